@@ -1,0 +1,3 @@
+module github.com/crated/crated
+
+go 1.26
