@@ -1,0 +1,293 @@
+// Package app wires crated together from its configuration: it opens the
+// stores, builds the service and the HTTP server, and runs them. The command
+// and the end-to-end tests both use Main, the tests on port 0 with a temp dir.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/crated/crated"
+	"github.com/crated/crated/blob/fs"
+	"github.com/crated/crated/cargo"
+	"github.com/crated/crated/config"
+	"github.com/crated/crated/httpapi"
+	"github.com/crated/crated/index/sparse"
+	"github.com/crated/crated/oidc"
+	"github.com/crated/crated/registry"
+	"github.com/crated/crated/sqlite"
+)
+
+// Main is one running crated.
+type Main struct {
+	Config *config.Config
+	Logger *slog.Logger
+	// Environ is consulted for CRATED_TOKEN_SEAL_KEY; defaults to os.Environ.
+	Environ []string
+
+	Store   crated.Store
+	Blobs   crated.BlobStore
+	Service *registry.Service
+	Index   *sparse.Index
+	HTTP    *httpapi.Server
+
+	// URL is the base URL clients use, known once Open has run.
+	URL string
+
+	ln     net.Listener
+	server *http.Server
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+// NewMain returns a Main with the embedded default configuration.
+func NewMain() *Main {
+	return &Main{Config: config.Default(), Logger: slog.Default()}
+}
+
+// OpenStores opens the metadata and blob stores named by the configuration.
+// The admin subcommands use it without starting the server.
+func (m *Main) OpenStores(ctx context.Context) error {
+	cfg := m.Config
+	var err error
+	if m.Store, err = openStore(ctx, cfg); err != nil {
+		return err
+	}
+	if m.Blobs, err = openBlobs(ctx, cfg); err != nil {
+		return err
+	}
+	return nil
+}
+
+func openStore(ctx context.Context, cfg *config.Config) (crated.Store, error) {
+	if cfg.DB.PostgresURL != "" {
+		return openPostgres(ctx, cfg.DB.PostgresURL)
+	}
+	path := filepath.Join(cfg.DB.DBDirPath, "crated.db")
+	st, err := sqlite.Open(ctx, path)
+	if err != nil {
+		return nil, fmt.Errorf("db_config.db_dir_path: open %s: %w", path, err)
+	}
+	return st, nil
+}
+
+func openBlobs(ctx context.Context, cfg *config.Config) (crated.BlobStore, error) {
+	if cfg.CrateFiles.S3Bucket != "" {
+		return openS3(ctx, cfg)
+	}
+	b, err := fs.New(cfg.CrateFiles.DLDirPath)
+	if err != nil {
+		return nil, fmt.Errorf("crate_files_config.dl_dir_path: %w", err)
+	}
+	return b, nil
+}
+
+// serviceConfig derives the registry's settings from the configuration.
+func (m *Main) serviceConfig() registry.Config {
+	cfg := m.Config
+	lim := cargo.DefaultLimits()
+	if cfg.Server.MaxCrateSize > 0 {
+		lim.MaxCrate = cfg.Server.MaxCrateSize
+	}
+	return registry.Config{
+		IndexURLs:        []string{"sparse+" + m.URL + "/index/"},
+		Limits:           lim,
+		LoginPrefix:      cfg.DB.LoginPrefix,
+		OpenRegistration: cfg.Server.OpenRegistration,
+		PasswordLogin:    cfg.OpenID == nil || cfg.OpenID.AllowPasswordLogin,
+		Logger:           m.Logger,
+	}
+}
+
+// NewService returns a registry service over the opened stores, for the
+// admin subcommands.
+func (m *Main) NewService() *registry.Service {
+	if m.URL == "" {
+		m.URL = strings.TrimSuffix(m.Config.Server.BaseURL, "/")
+	}
+	return registry.New(m.Store, m.Blobs, m.serviceConfig())
+}
+
+// Open opens everything and starts listening, without serving yet.
+func (m *Main) Open(ctx context.Context) (err error) {
+	cfg := m.Config
+	if m.Logger == nil {
+		m.Logger = slog.Default()
+	}
+	if m.Environ == nil {
+		m.Environ = os.Environ()
+	}
+	defer func() {
+		if err != nil {
+			m.Close()
+		}
+	}()
+	addr := net.JoinHostPort(cfg.Server.Address, strconv.Itoa(cfg.Server.Port))
+	if m.ln, err = net.Listen("tcp", addr); err != nil {
+		return fmt.Errorf("server_config.address/port: %w", err)
+	}
+	m.URL = strings.TrimSuffix(cfg.Server.BaseURL, "/")
+	if m.URL == "" || cfg.Server.Port == 0 {
+		m.URL = "http://" + m.ln.Addr().String()
+	}
+	if err := m.OpenStores(ctx); err != nil {
+		return err
+	}
+
+	rcfg := m.serviceConfig()
+	if cfg.OpenID != nil {
+		if rcfg.Sealer, err = m.sealer(); err != nil {
+			return err
+		}
+	}
+	m.Service = registry.New(m.Store, m.Blobs, rcfg)
+	m.Index = sparse.New(m.Store, 0)
+	m.Service.OnChange(m.Index.Invalidate)
+
+	m.HTTP = httpapi.New(m.Service, m.Index, m.Blobs, httpapi.Config{
+		BaseURL:       m.URL,
+		DLPath:        cfg.CrateFiles.DLPath,
+		AuthRequired:  cfg.Server.AuthRequired,
+		PasswordLogin: rcfg.PasswordLogin,
+		OpenIDLogin:   cfg.OpenID != nil,
+		Ready:         m.ready,
+	}, m.Logger)
+
+	if o := cfg.OpenID; o != nil {
+		login, err := oidc.New(ctx, oidc.Config{
+			IssuerURL:        o.IssuerURL,
+			RedirectURL:      o.RedirectURL,
+			ClientID:         o.ClientID,
+			ClientSecret:     o.ClientSecret,
+			AdditionalScopes: o.AdditionalScopes,
+			AuthorizedGroups: append(append([]string{}, o.GitlabAuthorizedGroups...), o.AuthorizedGroups...),
+			AuthorizedUsers:  append(append([]string{}, o.GitlabAuthorizedUsers...), o.AuthorizedUsers...),
+			GroupsClaim:      o.GroupsClaim,
+			UsernameClaim:    o.UsernameClaim,
+		}, m.Store, m.Service, m.Logger)
+		if err != nil {
+			return fmt.Errorf("openid_config: %w", err)
+		}
+		login.Routes(m.HTTP.Mux())
+	}
+	if cfg.Index != nil {
+		m.Logger.Warn("index_config is set, but this version serves only the sparse index; point cargo at the sparse index URL", "sparse_index", "sparse+"+m.URL+"/index/")
+	}
+	if cfg.Mirror != nil {
+		m.Logger.Warn("mirror_config is set, but this version has no mirror yet; the section is ignored")
+	}
+	m.server = &http.Server{
+		Handler:           m.HTTP.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(m.Logger.Handler(), slog.LevelDebug),
+	}
+	return nil
+}
+
+// Run opens crated and serves until ctx ends.
+func (m *Main) Run(ctx context.Context) error {
+	if err := m.Open(ctx); err != nil {
+		return err
+	}
+	m.Start()
+	<-ctx.Done()
+	return m.Close()
+}
+
+// Start serves in the background; Open must have succeeded.
+func (m *Main) Start() {
+	ctx, cancel := context.WithCancel(context.Background())
+	m.cancel = cancel
+	m.wg.Add(2)
+	go func() {
+		defer m.wg.Done()
+		if err := m.server.Serve(m.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			m.Logger.Error("server stopped", "err", err)
+		}
+	}()
+	go func() {
+		defer m.wg.Done()
+		m.background(ctx)
+	}()
+	if n, ok := m.Store.(crated.ChangeNotifier); ok {
+		m.wg.Add(1)
+		go func() {
+			defer m.wg.Done()
+			if err := n.Listen(ctx, m.Index.Invalidate); err != nil && ctx.Err() == nil {
+				m.Logger.Error("change notifications stopped", "err", err)
+			}
+		}()
+	}
+	m.Logger.Info("crated is serving", "url", m.URL, "index", "sparse+"+m.URL+"/index/")
+}
+
+// background flushes download counts periodically.
+func (m *Main) background(ctx context.Context) {
+	t := time.NewTicker(10 * time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := m.HTTP.FlushDownloads(ctx); err != nil {
+				m.Logger.Warn("could not record download counts", "err", err)
+			}
+		}
+	}
+}
+
+func (m *Main) ready(ctx context.Context) error {
+	if err := m.Store.Ping(ctx); err != nil {
+		return fmt.Errorf("metadata store: %w", err)
+	}
+	if err := m.Blobs.Ping(ctx); err != nil {
+		return fmt.Errorf("blob store: %w", err)
+	}
+	return nil
+}
+
+// Close stops serving, flushes counters and closes the stores.
+func (m *Main) Close() error {
+	var errs []error
+	if m.server != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		if err := m.server.Shutdown(ctx); err != nil {
+			errs = append(errs, err)
+		}
+		cancel()
+		m.server = nil
+	} else if m.ln != nil {
+		m.ln.Close()
+	}
+	if m.cancel != nil {
+		m.cancel()
+		m.wg.Wait()
+		m.cancel = nil
+	}
+	if m.HTTP != nil && m.Store != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		if err := m.HTTP.FlushDownloads(ctx); err != nil {
+			errs = append(errs, err)
+		}
+		cancel()
+	}
+	if m.Store != nil {
+		if err := m.Store.Close(); err != nil {
+			errs = append(errs, err)
+		}
+		m.Store = nil
+	}
+	return errors.Join(errs...)
+}

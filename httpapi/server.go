@@ -1,0 +1,165 @@
+// Package httpapi is crated's HTTP layer: routes, middleware and the
+// handlers of the sparse index, cargo's web API, downloads, Ktra's password
+// API and operations endpoints. Handlers return errors; one adapter renders
+// them.
+package httpapi
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/crated/crated"
+	"github.com/crated/crated/index/sparse"
+	"github.com/crated/crated/registry"
+)
+
+// Config holds the HTTP layer's plain settings.
+type Config struct {
+	// BaseURL is the external URL of the registry, without trailing slash.
+	BaseURL string
+	// DLPath is Ktra's download path prefix, as segments (default ["dl"]).
+	DLPath []string
+	// AuthRequired makes every read need a token too (private registry).
+	AuthRequired bool
+	// PasswordLogin serves Ktra's password API and the password /me page.
+	PasswordLogin bool
+	// OpenIDLogin means /me and /replace_token belong to the OpenID login.
+	OpenIDLogin bool
+	// Ready reports whether the backends are reachable, for /readyz.
+	Ready func(ctx context.Context) error
+}
+
+// Server is the HTTP API.
+type Server struct {
+	svc   *registry.Service
+	index *sparse.Index
+	blobs crated.BlobStore
+	cfg   Config
+	log   *slog.Logger
+	mux   *http.ServeMux
+
+	configJSON []byte
+	configETag string
+
+	dlMu      sync.Mutex
+	downloads map[int64]int64
+}
+
+// New builds the server and its routes.
+func New(svc *registry.Service, index *sparse.Index, blobs crated.BlobStore, cfg Config, log *slog.Logger) *Server {
+	if log == nil {
+		log = slog.Default()
+	}
+	if len(cfg.DLPath) == 0 {
+		cfg.DLPath = []string{"dl"}
+	}
+	s := &Server{svc: svc, index: index, blobs: blobs, cfg: cfg, log: log, mux: http.NewServeMux(), downloads: map[int64]int64{}}
+	s.configJSON, s.configETag = renderConfig(cfg)
+	s.routes()
+	return s
+}
+
+// Mux returns the router, so the OpenID login can add its routes.
+func (s *Server) Mux() *http.ServeMux { return s.mux }
+
+// Handler returns the root handler with middleware.
+func (s *Server) Handler() http.Handler {
+	return chain(s.mux, s.recoverPanics, s.logRequests, securityHeaders)
+}
+
+// handlerFunc is a handler that returns its error for one adapter to render.
+type handlerFunc func(w http.ResponseWriter, r *http.Request) error
+
+func (s *Server) handle(fn handlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if err := fn(w, r); err != nil {
+			s.writeError(w, r, err)
+		}
+	}
+}
+
+// authedFunc is a handler that needs a logged-in user.
+type authedFunc func(w http.ResponseWriter, r *http.Request, u *crated.User) error
+
+// authed resolves the token before calling fn.
+func (s *Server) authed(fn authedFunc) http.HandlerFunc {
+	return s.handle(func(w http.ResponseWriter, r *http.Request) error {
+		u, err := s.svc.Authenticate(r.Context(), r.Header.Get("Authorization"))
+		if err != nil {
+			return err
+		}
+		return fn(w, r, u)
+	})
+}
+
+// read wraps a read-only handler: open to everyone, unless the registry is
+// private, where a valid token is needed and its absence answers 401 with
+// cargo's login challenge.
+func (s *Server) read(fn handlerFunc) http.HandlerFunc {
+	if !s.cfg.AuthRequired {
+		return s.handle(fn)
+	}
+	return s.handle(func(w http.ResponseWriter, r *http.Request) error {
+		if _, err := s.svc.Authenticate(r.Context(), r.Header.Get("Authorization")); err != nil {
+			if crated.IsCode(err, crated.EFORBIDDEN) {
+				// cargo answers a 401 on a sent token with "token rejected,
+				// please run cargo login": the most useful message here.
+				return crated.Errorf(crated.EUNAUTHORIZED, "%s", crated.ErrorMessage(err))
+			}
+			return err
+		}
+		return fn(w, r)
+	})
+}
+
+func (s *Server) routes() {
+	m := s.mux
+	m.HandleFunc("GET /index/config.json", s.read(s.handleConfig))
+	m.HandleFunc("GET /index/{path...}", s.read(s.handleIndexFile))
+
+	m.HandleFunc("PUT /api/v1/crates/new", s.authed(s.handlePublish))
+	m.HandleFunc("DELETE /api/v1/crates/{name}/{version}/yank", s.authed(s.handleYank(true)))
+	m.HandleFunc("PUT /api/v1/crates/{name}/{version}/unyank", s.authed(s.handleYank(false)))
+	m.HandleFunc("GET /api/v1/crates/{name}/owners", s.read(s.handleOwnersList))
+	m.HandleFunc("PUT /api/v1/crates/{name}/owners", s.authed(s.handleOwnersChange(true)))
+	m.HandleFunc("DELETE /api/v1/crates/{name}/owners", s.authed(s.handleOwnersChange(false)))
+	m.HandleFunc("GET /api/v1/crates", s.read(s.handleSearch))
+	m.HandleFunc("GET /api/v1/crates/{name}/{version}/download", s.read(s.handleDownload))
+	dl := "/" + strings.Join(s.cfg.DLPath, "/")
+	if dl != "/api/v1/crates" {
+		m.HandleFunc("GET "+dl+"/{name}/{version}/download", s.read(s.handleDownload))
+	}
+
+	m.HandleFunc("POST /ktra/api/v1/new_user/{name}", s.handle(s.handleNewUser))
+	m.HandleFunc("POST /ktra/api/v1/login/{name}", s.handle(s.handleLogin))
+	m.HandleFunc("POST /ktra/api/v1/change_password/{name}", s.handle(s.handleChangePassword))
+	if !s.cfg.OpenIDLogin {
+		m.HandleFunc("GET /me", s.handle(s.handleMePage))
+		m.HandleFunc("POST /me", s.handle(s.handleMeLogin))
+	}
+
+	m.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	m.HandleFunc("GET /readyz", s.handle(s.handleReady))
+	m.HandleFunc("/api/", s.handle(func(w http.ResponseWriter, r *http.Request) error {
+		return crated.Errorf(crated.ENOTFOUND, "no such API endpoint: %s %s", r.Method, r.URL.Path)
+	}))
+}
+
+func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) error {
+	if s.cfg.Ready != nil {
+		ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
+		defer cancel()
+		if err := s.cfg.Ready(ctx); err != nil {
+			s.log.Warn("not ready", "err", err)
+			return crated.Errorf(crated.EUNAVAILABLE, "not ready: a backend is unreachable")
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+	return nil
+}

@@ -1,0 +1,182 @@
+// Package registry is the crated service: publish, yank, owners, search,
+// users and tokens. It enforces authorization and policy above the stores, so
+// every metadata backend shares one implementation of the rules.
+package registry
+
+import (
+	"context"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/crated/crated"
+	"github.com/crated/crated/cargo"
+)
+
+// Config holds the plain values the service needs.
+type Config struct {
+	// IndexURLs are this registry's own index URLs; a dependency whose
+	// registry is one of them is a dependency on this registry.
+	IndexURLs []string
+	Limits    cargo.Limits
+	// LoginPrefix is prepended to password users' names (Ktra's
+	// db_config.login_prefix).
+	LoginPrefix      string
+	OpenRegistration bool
+	// PasswordLogin enables the Ktra password endpoints.
+	PasswordLogin bool
+	// Sealer keeps a re-displayable copy of tokens (OpenID mode). Nil: only
+	// hashes are stored.
+	Sealer *Sealer
+	Now    func() time.Time
+	Logger *slog.Logger
+}
+
+// Service is the registry.
+type Service struct {
+	store crated.Store
+	blobs crated.BlobStore
+	cfg   Config
+	// changed is called with a crate's canonical name after every committed
+	// change so caches can drop it.
+	changed []func(canon string)
+}
+
+// New returns a service over the given stores.
+func New(store crated.Store, blobs crated.BlobStore, cfg Config) *Service {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Limits == (cargo.Limits{}) {
+		cfg.Limits = cargo.DefaultLimits()
+	}
+	return &Service{store: store, blobs: blobs, cfg: cfg}
+}
+
+// OnChange registers fn to be called after a crate changes.
+func (s *Service) OnChange(fn func(canon string)) { s.changed = append(s.changed, fn) }
+
+func (s *Service) notify(canon string) {
+	for _, fn := range s.changed {
+		fn(canon)
+	}
+}
+
+// Store returns the metadata store, for read paths that need no policy.
+func (s *Service) Store() crated.Store { return s.store }
+
+// Limits returns the publish limits.
+func (s *Service) Limits() cargo.Limits { return s.cfg.Limits }
+
+// Authenticate resolves the Authorization header to a user. EUNAUTHORIZED
+// when there is no token at all, EFORBIDDEN when the token is not valid: the
+// status cargo's documentation asks for.
+func (s *Service) Authenticate(ctx context.Context, header string) (*crated.User, error) {
+	token := tokenFromHeader(header)
+	if token == "" {
+		return nil, crated.Errorf(crated.EUNAUTHORIZED, "this action requires a token: run `cargo login` with a token from the registry's /me page")
+	}
+	t, err := s.store.TokenByHash(ctx, HashToken(token))
+	if crated.IsCode(err, crated.ENOTFOUND) {
+		return nil, crated.Errorf(crated.EFORBIDDEN, "invalid or revoked token")
+	} else if err != nil {
+		return nil, err
+	}
+	u, err := s.store.UserByID(ctx, t.UserID)
+	if crated.IsCode(err, crated.ENOTFOUND) {
+		return nil, crated.Errorf(crated.EFORBIDDEN, "invalid or revoked token")
+	}
+	return u, err
+}
+
+// findCrate loads a crate by any spelling of its name.
+func (s *Service) findCrate(ctx context.Context, name string) (*crated.Crate, error) {
+	if err := cargo.ValidateName(name); err != nil {
+		return nil, crated.Errorf(crated.ENOTFOUND, "crate `%s` does not exist", name)
+	}
+	c, err := s.store.CrateByName(ctx, cargo.CanonicalName(name))
+	if crated.IsCode(err, crated.ENOTFOUND) {
+		return nil, crated.Errorf(crated.ENOTFOUND, "crate `%s` does not exist", name)
+	}
+	return c, err
+}
+
+// requireOwner fails with EFORBIDDEN unless u owns c.
+func (s *Service) requireOwner(ctx context.Context, c *crated.Crate, u *crated.User) error {
+	ok, err := s.store.IsOwner(ctx, c.ID, u.ID)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return crated.Errorf(crated.EFORBIDDEN, "you are not an owner of crate `%s`", c.Name)
+	}
+	return nil
+}
+
+// Yank sets or clears the yanked flag of one version; owners only.
+func (s *Service) Yank(ctx context.Context, u *crated.User, name, vers string, yanked bool) error {
+	c, err := s.findCrate(ctx, name)
+	if err != nil {
+		return err
+	}
+	if err := s.requireOwner(ctx, c, u); err != nil {
+		return err
+	}
+	v, err := s.findVersion(ctx, c, vers)
+	if err != nil {
+		return err
+	}
+	if v.Yanked == yanked {
+		return nil // idempotent, as crates.io
+	}
+	if err := s.store.SetYanked(ctx, v.ID, yanked, u.ID); err != nil {
+		return err
+	}
+	s.notify(c.CanonName)
+	return nil
+}
+
+// findVersion finds a version by its exact string, or by its semver without
+// build metadata (cargo users often omit it).
+func (s *Service) findVersion(ctx context.Context, c *crated.Crate, vers string) (*crated.Version, error) {
+	v, err := s.store.Version(ctx, c.ID, vers)
+	if err == nil || !crated.IsCode(err, crated.ENOTFOUND) {
+		return v, err
+	}
+	if pv, perr := cargo.ParseVersion(vers); perr == nil {
+		vs, err := s.store.Versions(ctx, c.ID)
+		if err != nil {
+			return nil, err
+		}
+		for _, v := range vs {
+			if v.VersKey == pv.Key() {
+				return v, nil
+			}
+		}
+	}
+	return nil, crated.Errorf(crated.ENOTFOUND, "crate `%s` does not have a version `%s`", c.Name, vers)
+}
+
+// Search returns one page of crates matching q. page is 1-based.
+func (s *Service) Search(ctx context.Context, q string, page, perPage int) ([]*crated.Crate, int, error) {
+	if perPage <= 0 {
+		perPage = 10
+	}
+	if perPage > 100 {
+		perPage = 100
+	}
+	if page <= 0 {
+		page = 1
+	}
+	if page > 10000 {
+		return nil, 0, crated.Errorf(crated.EINVALID, "page is too large")
+	}
+	q = strings.TrimSpace(q)
+	if len(q) > 256 {
+		return nil, 0, crated.Errorf(crated.EINVALID, "search query is too long")
+	}
+	return s.store.SearchCrates(ctx, crated.SearchQuery{Text: q, Offset: (page - 1) * perPage, Limit: perPage})
+}
