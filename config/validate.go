@@ -1,0 +1,245 @@
+package config
+
+import (
+	"fmt"
+	"net/url"
+	"path"
+	"strings"
+)
+
+// Validate checks the whole configuration and reports every problem at once,
+// each naming its key (and, after Load, where the value came from). It only
+// reads c, so it also serves configurations built in code.
+func (c *Config) Validate() error {
+	v := &validator{c: c}
+	c.validateServer(v)
+	c.validateDB(v)
+	c.validateCrateFiles(v)
+	if c.Index != nil {
+		c.validateIndex(v)
+	}
+	if c.OpenID != nil {
+		c.validateOpenID(v)
+	}
+	if c.Mirror != nil {
+		c.validateMirror(v)
+	}
+	return v.p.err()
+}
+
+type validator struct {
+	c *Config
+	p problems
+}
+
+// fail reports a problem with key.
+func (v *validator) fail(key, format string, args ...any) {
+	v.p.addf("%s%s: %s", key, v.c.origin(key), fmt.Sprintf(format, args...))
+}
+
+// required reports key when its value is empty.
+func (v *validator) required(key, value, why string) {
+	if strings.TrimSpace(value) == "" {
+		v.fail(key, "is required%s", why)
+	}
+}
+
+// httpURL checks that s is an absolute http or https URL. The value is not
+// echoed when secret.
+func (v *validator) httpURL(key, s string) {
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		v.fail(key, "%q is not an http:// or https:// URL", s)
+		return
+	}
+	if u.RawQuery != "" || u.Fragment != "" {
+		v.fail(key, "%q must not have a query or fragment", s)
+	}
+}
+
+func (c *Config) validateServer(v *validator) {
+	s := &c.Server
+	if !validAddress(s.Address) {
+		v.fail("server_config.address", "%q is not an IP address: use for example \"0.0.0.0\", \"::\", \"127.0.0.1\" or [0, 0, 0, 0]", s.Address)
+	}
+	if s.Port < 0 || s.Port > 65535 {
+		v.fail("server_config.port", "%d is out of range 0..65535", s.Port)
+	}
+	// An empty base_url is left only for port 0, where the server derives
+	// it once it knows the port it got.
+	if s.BaseURL != "" || s.Port != 0 {
+		v.httpURL("server_config.base_url", s.BaseURL)
+	}
+	if s.MaxCrateSize <= 0 {
+		v.fail("server_config.max_crate_size", "must be a positive number of bytes, got %d", s.MaxCrateSize)
+	}
+	if s.MaxMetadataSize <= 0 {
+		v.fail("server_config.max_metadata_size", "must be a positive number of bytes, got %d", s.MaxMetadataSize)
+	}
+	if s.ReadTimeout < 0 {
+		v.fail("server_config.read_timeout", "must not be negative, got %s", s.ReadTimeout)
+	}
+	if s.WriteTimeout < 0 {
+		v.fail("server_config.write_timeout", "must not be negative, got %s", s.WriteTimeout)
+	}
+}
+
+// importHint ends the messages about Ktra's other database backends.
+const importHint = "crated stores metadata in SQLite (the default, under db_config.db_dir_path) " +
+	"or PostgreSQL (set db_config.postgres_url); existing Ktra data can be brought over with `crated import`"
+
+func (c *Config) validateDB(v *validator) {
+	d := &c.DB
+	if d.RedisURL != "" {
+		v.fail("db_config.redis_url", "Redis is not a crated backend: %s", importHint)
+	}
+	if d.MongoDBURL != "" {
+		v.fail("db_config.mongodb_url", "MongoDB is not a crated backend: %s", importHint)
+	}
+	if d.PostgresURL != "" {
+		// The value holds a password: never show it.
+		if !validPostgresURL(d.PostgresURL) {
+			key := "db_config.postgres_url"
+			if d.PostgresURLFile != "" {
+				key = "db_config.postgres_url_file"
+			}
+			v.fail(key, "must be a postgres:// or postgresql:// URL, or a key=value connection string (value not shown: it may hold a password)")
+		}
+	} else {
+		v.required("db_config.db_dir_path", d.DBDirPath, " unless db_config.postgres_url is set")
+	}
+}
+
+func validPostgresURL(s string) bool {
+	if scheme, _, ok := strings.Cut(s, "://"); ok {
+		if scheme != "postgres" && scheme != "postgresql" {
+			return false
+		}
+		_, err := url.Parse(s)
+		return err == nil
+	}
+	// libpq's keyword form: "host=db user=crated dbname=crated".
+	return strings.Contains(s, "=")
+}
+
+func (c *Config) validateCrateFiles(v *validator) {
+	f := &c.CrateFiles
+	if f.S3Bucket == "" {
+		v.required("crate_files_config.dl_dir_path", f.DLDirPath, " unless crate_files_config.s3_bucket is set")
+		// Any other S3 setting without a bucket is a half-done switch to S3.
+		for _, s := range []struct {
+			key string
+			set bool
+		}{
+			{"s3_endpoint", f.S3Endpoint != ""},
+			{"s3_region", f.S3Region != ""},
+			{"s3_access_key", f.S3AccessKey != ""},
+			{"s3_secret_key", f.S3SecretKey != ""},
+			{"s3_prefix", f.S3Prefix != ""},
+			{"s3_path_style", f.S3PathStyle != nil},
+			{"s3_redirect_downloads", f.S3RedirectDownloads},
+		} {
+			if s.set {
+				v.fail("crate_files_config."+s.key, "is set but crate_files_config.s3_bucket is not: set the bucket to store crates in S3")
+			}
+		}
+	} else {
+		if f.S3Endpoint != "" {
+			v.httpURL("crate_files_config.s3_endpoint", f.S3Endpoint)
+		}
+		if (f.S3AccessKey == "") != (f.S3SecretKey == "") {
+			v.fail("crate_files_config.s3_access_key", "and crate_files_config.s3_secret_key must be set together (or both left empty to use the environment's credentials)")
+		}
+	}
+	if len(f.DLPath) == 0 {
+		v.fail("crate_files_config.dl_path", "must have at least one path segment, such as [\"dl\"]")
+	}
+	for _, seg := range f.DLPath {
+		if seg == "." || seg == ".." || strings.ContainsAny(seg, "/?#") {
+			v.fail("crate_files_config.dl_path", "segment %q is not a plain path segment", seg)
+		}
+	}
+	if c.Mirror != nil {
+		v.required("crate_files_config.cache_dir_path", f.CacheDirPath, " with [mirror_config]")
+	}
+}
+
+func (c *Config) validateIndex(v *validator) {
+	x := c.Index
+	v.required("index_config.branch", x.Branch, "")
+	v.required("index_config.local_path", x.LocalPath, "")
+	v.required("index_config.name", x.Name, "")
+	if strings.ContainsAny(x.Branch, " ~^:?*[\\") {
+		v.fail("index_config.branch", "%q is not a valid git branch name", x.Branch)
+	}
+	if x.SSHPubkeyPath != "" && x.SSHPrivkeyPath == "" {
+		v.fail("index_config.ssh_pubkey_path", "is set but index_config.ssh_privkey_path is not")
+	}
+}
+
+func (c *Config) validateOpenID(v *validator) {
+	o := c.OpenID
+	const why = " in [openid_config]"
+	v.required("openid_config.issuer_url", o.IssuerURL, why)
+	v.required("openid_config.redirect_url", o.RedirectURL, why)
+	v.required("openid_config.client_id", o.ClientID, why)
+	if o.ClientSecret == "" {
+		v.fail("openid_config.client_secret", "is required%s (or openid_config.client_secret_file)", why)
+	}
+	if o.IssuerURL != "" {
+		v.httpURL("openid_config.issuer_url", o.IssuerURL)
+	}
+	if o.RedirectURL != "" {
+		v.httpURL("openid_config.redirect_url", o.RedirectURL)
+	}
+	v.required("openid_config.groups_claim", o.GroupsClaim, "")
+	v.required("openid_config.username_claim", o.UsernameClaim, "")
+}
+
+func (c *Config) validateMirror(v *validator) {
+	m := c.Mirror
+	v.required("mirror_config.upstream_index", m.UpstreamIndex, " in [mirror_config]")
+	if m.UpstreamIndex != "" {
+		v.httpURL("mirror_config.upstream_index", m.UpstreamIndex)
+	}
+	if m.IndexTTL < 0 {
+		v.fail("mirror_config.index_ttl", "must not be negative, got %s", m.IndexTTL)
+	}
+	if m.MinAge < 0 {
+		v.fail("mirror_config.min_age", "must not be negative, got %s", m.MinAge)
+	}
+	for _, l := range []struct {
+		key  string
+		pats []string
+	}{{"mirror_config.allow", m.Allow}, {"mirror_config.deny", m.Deny}} {
+		for _, p := range l.pats {
+			if _, err := path.Match(p, ""); err != nil {
+				v.fail(l.key, "%q is not a valid pattern", p)
+			}
+		}
+	}
+}
+
+// Warnings returns advice about a valid configuration that the server
+// should log at start: nothing here stops it.
+func (c *Config) Warnings() []string {
+	var w []string
+	s := &c.Server
+	if _, set := c.sources["server_config.base_url"]; !set && (s.Address == "0.0.0.0" || s.Address == "::") && s.BaseURL != "" {
+		w = append(w, fmt.Sprintf("server_config.base_url is not set: using %s, which other machines cannot reach; set it to the URL clients use", s.BaseURL))
+	}
+	// Secrets written into the file itself: suggest a _file key or the
+	// environment, which keep them out of a file that is often shared.
+	for _, k := range keys {
+		if !k.secret || k.fileOf != "" {
+			continue
+		}
+		if src := c.sources[k.id()]; strings.HasPrefix(src, "in ") {
+			w = append(w, fmt.Sprintf("%s is written %s: consider %s_file or %s", k.id(), src, k.id(), k.env()))
+		}
+	}
+	if s.OpenRegistration {
+		w = append(w, "server_config.open_registration is on: anyone who can reach the server can create a user and publish")
+	}
+	return w
+}
