@@ -1,0 +1,137 @@
+package blob_test
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"io"
+	"strings"
+	"testing"
+	"testing/iotest"
+
+	"github.com/crated/crated"
+	"github.com/crated/crated/blob"
+)
+
+func key(b []byte) string {
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
+}
+
+func TestValidKey(t *testing.T) {
+	k := key([]byte("x"))
+	tests := []struct {
+		key  string
+		want bool
+	}{
+		{k, true},
+		{strings.Repeat("0", 64), true},
+		{strings.Repeat("f", 64), true},
+		{"", false},
+		{k[:63], false},
+		{k + "0", false},
+		{strings.ToUpper(k), false},
+		{"../" + k[3:], false},
+		{k[:62] + "/x", false},
+		{"g" + k[1:], false},
+	}
+	for _, tt := range tests {
+		if got := blob.ValidKey(tt.key); got != tt.want {
+			t.Errorf("ValidKey(%q) = %v, want %v", tt.key, got, tt.want)
+		}
+		if err := blob.CheckKey(tt.key); (err == nil) != tt.want || (err != nil && crated.ErrorCode(err) != crated.EINVALID) {
+			t.Errorf("CheckKey(%q) = %v", tt.key, err)
+		}
+	}
+}
+
+// wrap returns the ways a source may deliver content.
+var sources = []struct {
+	name string
+	wrap func(io.Reader) io.Reader
+}{
+	{"plain", func(r io.Reader) io.Reader { return r }},
+	{"one byte at a time", iotest.OneByteReader},
+	{"half reads", iotest.HalfReader},
+	{"data with EOF", iotest.DataErrReader},
+}
+
+func TestVerifierGoodContent(t *testing.T) {
+	for _, content := range [][]byte{{}, {7}, []byte("hello"), bytes.Repeat([]byte("0123456789abcdef"), 10000)} {
+		for _, src := range sources {
+			for _, size := range []int64{int64(len(content)), -1} {
+				v := blob.NewVerifier(src.wrap(bytes.NewReader(content)), key(content), size)
+				if err := iotest.TestReader(v, content); err != nil {
+					t.Errorf("%d bytes, %s, size %d: %v", len(content), src.name, size, err)
+				}
+				if !v.Done() || v.Err() != nil || v.N() != int64(len(content)) {
+					t.Errorf("%d bytes, %s, size %d: Done %v, Err %v, N %d", len(content), src.name, size, v.Done(), v.Err(), v.N())
+				}
+			}
+		}
+	}
+}
+
+// Wrong content never gets through whole: the reader fails before it hands
+// out the last byte.
+func TestVerifierWithholdsWrongContent(t *testing.T) {
+	content := bytes.Repeat([]byte("crate"), 20000)
+	tests := []struct {
+		name string
+		key  string
+		size int64
+	}{
+		{"wrong key", key([]byte("other")), int64(len(content))},
+		{"wrong key, unknown size", key([]byte("other")), -1},
+		{"declared size too small", key(content), int64(len(content)) - 1},
+		{"declared size too large", key(content), int64(len(content)) + 1},
+		{"declared size zero", key(content), 0},
+	}
+	for _, tt := range tests {
+		for _, src := range sources {
+			v := blob.NewVerifier(src.wrap(bytes.NewReader(content)), tt.key, tt.size)
+			got, err := io.ReadAll(v)
+			if crated.ErrorCode(err) != crated.EINVALID {
+				t.Errorf("%s, %s: error %v, want code %s", tt.name, src.name, err, crated.EINVALID)
+			}
+			if len(got) >= len(content) {
+				t.Errorf("%s, %s: handed out %d of %d bytes", tt.name, src.name, len(got), len(content))
+			}
+			if v.Done() || crated.ErrorCode(v.Err()) != crated.EINVALID {
+				t.Errorf("%s, %s: Done %v, Err %v", tt.name, src.name, v.Done(), v.Err())
+			}
+			if _, err := v.Read(make([]byte, 10)); crated.ErrorCode(err) != crated.EINVALID {
+				t.Errorf("%s, %s: error is not sticky: %v", tt.name, src.name, err)
+			}
+		}
+	}
+}
+
+func TestVerifierSourceError(t *testing.T) {
+	content := []byte("partial content")
+	boom := errors.New("boom")
+	r := io.MultiReader(bytes.NewReader(content[:5]), iotest.ErrReader(boom))
+	v := blob.NewVerifier(r, key(content), int64(len(content)))
+	got, err := io.ReadAll(v)
+	if !errors.Is(err, boom) {
+		t.Errorf("error %v, want the source's", err)
+	}
+	if len(got) >= 5 {
+		t.Errorf("handed out %d bytes, want fewer than the 5 read", len(got))
+	}
+	if err := v.Drain(); !errors.Is(err, boom) {
+		t.Errorf("Drain after the failure = %v, want the source's error", err)
+	}
+}
+
+type stuckReader struct{}
+
+func (stuckReader) Read([]byte) (int, error) { return 0, nil }
+
+func TestVerifierNoProgress(t *testing.T) {
+	v := blob.NewVerifier(stuckReader{}, key(nil), -1)
+	if _, err := io.ReadAll(v); !errors.Is(err, io.ErrNoProgress) {
+		t.Errorf("error %v, want io.ErrNoProgress", err)
+	}
+}

@@ -1,0 +1,19 @@
+package fs_test
+
+import (
+	"testing"
+
+	"github.com/crated/crated"
+	"github.com/crated/crated/blob/fs"
+	"github.com/crated/crated/blobtest"
+)
+
+func TestStore(t *testing.T) {
+	blobtest.Run(t, func(t *testing.T) crated.BlobStore {
+		s, err := fs.New(t.TempDir())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	})
+}
