@@ -1,0 +1,199 @@
+package oidc
+
+import (
+	"bytes"
+	"encoding/json"
+	"html/template"
+	"log/slog"
+	"mime"
+	"net/http"
+	"strings"
+
+	"github.com/crated/crated"
+)
+
+// status maps the error vocabulary to the status of a login page. The
+// login pages are HTML for people, so they are written here rather than by
+// the API's JSON error writer; the table is the same.
+func status(code string) int {
+	switch code {
+	case crated.EINVALID:
+		return http.StatusBadRequest
+	case crated.EUNAUTHORIZED:
+		return http.StatusUnauthorized
+	case crated.EFORBIDDEN:
+		return http.StatusForbidden
+	case crated.ENOTFOUND:
+		return http.StatusNotFound
+	case crated.ECONFLICT:
+		return http.StatusConflict
+	case crated.ETOOLARGE:
+		return http.StatusRequestEntityTooLarge
+	case crated.ERATELIMIT:
+		return http.StatusTooManyRequests
+	case crated.EUNAVAILABLE:
+		return http.StatusServiceUnavailable
+	case crated.ENOTIMPL:
+		return http.StatusNotImplemented
+	}
+	return http.StatusInternalServerError
+}
+
+// wantsJSON reports whether the client asked for JSON rather than a page:
+// `curl -H 'Accept: application/json'` does, browsers (text/html) do not.
+func wantsJSON(r *http.Request) bool {
+	json, html := false, false
+	for _, part := range strings.Split(r.Header.Get("Accept"), ",") {
+		mt, params, err := mime.ParseMediaType(strings.TrimSpace(part))
+		if err != nil || params["q"] == "0" {
+			continue
+		}
+		switch mt {
+		case "application/json":
+			json = true
+		case "text/html":
+			html = true
+		}
+	}
+	return json && !html
+}
+
+// noStore sets the headers of every page of the login: no page is cached
+// and no token or state travels on in a Referer.
+func noStore(w http.ResponseWriter) {
+	h := w.Header()
+	h.Set("Cache-Control", "no-store")
+	h.Set("Pragma", "no-cache")
+	h.Set("Referrer-Policy", "no-referrer")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'")
+}
+
+// fail writes the error page. Internal errors are logged and shown as a
+// generic text; all others carry a message written for the user.
+func (l *Login) fail(w http.ResponseWriter, r *http.Request, err error) {
+	code := crated.ErrorCode(err)
+	st := status(code)
+	msg := crated.ErrorMessage(err)
+	if st >= 500 {
+		l.log.ErrorContext(r.Context(), "openid login failed", "status", st, "error", err)
+		if code == crated.EINTERNAL {
+			msg = "Something went wrong on the registry's side. The error has been logged; try again later or ask the registry's administrator."
+		}
+	} else {
+		l.log.InfoContext(r.Context(), "openid login failed", "status", st, "error", msg)
+	}
+	noStore(w)
+	if wantsJSON(r) {
+		type detail struct {
+			Detail string `json:"detail"`
+		}
+		writeJSON(w, st, struct {
+			Errors []detail `json:"errors"`
+		}{[]detail{{msg}}})
+		return
+	}
+	l.render(w, st, page{Title: "Login failed", Message: msg, StartURL: l.base + "/me"})
+}
+
+// showResult writes the token: the JSON of Ktra for API clients, else a page
+// that shows the JSON and how to hand the token to cargo.
+func (l *Login) showResult(w http.ResponseWriter, r *http.Request, res *crated.LoginResult) {
+	noStore(w)
+	if wantsJSON(r) {
+		writeJSON(w, http.StatusOK, res)
+		return
+	}
+	js, err := json.MarshalIndent(res, "", "  ")
+	if err != nil {
+		l.fail(w, r, err)
+		return
+	}
+	token := res.ExistingToken
+	if res.NewToken != "" {
+		token = res.NewToken
+	}
+	l.render(w, http.StatusOK, page{
+		Title:      "Logged in as " + res.Username,
+		Result:     true,
+		Username:   res.Username,
+		Token:      token,
+		New:        res.NewToken != "",
+		Revoked:    res.RevokedToken != "",
+		JSON:       string(js),
+		ReplaceURL: l.base + "/replace_token",
+	})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	w.Write(append(b, '\n'))
+}
+
+type page struct {
+	Title, Message, StartURL string
+
+	Result           bool
+	Username, Token  string
+	New, Revoked     bool
+	JSON, ReplaceURL string
+}
+
+func (l *Login) render(w http.ResponseWriter, status int, p page) {
+	var buf bytes.Buffer
+	if err := pageTemplate.Execute(&buf, p); err != nil {
+		l.log.Error("openid login page", slog.Any("error", err))
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	w.Write(buf.Bytes())
+}
+
+// pageTemplate is html/template, so the provider's error text, the user
+// name and the token are all escaped.
+var pageTemplate = template.Must(template.New("page").Parse(`<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="referrer" content="no-referrer">
+<title>{{.Title}}</title>
+<style>
+body { font-family: system-ui, sans-serif; max-width: 46rem; margin: 2rem auto; padding: 0 1rem; line-height: 1.5; }
+pre, code { background: #f3f3f3; border-radius: 4px; }
+code { padding: .1rem .3rem; }
+pre { padding: .8rem 1rem; white-space: pre-wrap; word-break: break-all; }
+</style>
+</head>
+<body>
+{{- if .Result}}
+<h1>Logged in as {{.Username}}</h1>
+{{- if .New}}
+<p>A new token was issued for you{{if .Revoked}}; your previous token no longer works{{end}}.</p>
+{{- else}}
+<p>You already have a token; here it is again.</p>
+{{- end}}
+<p>Your token:</p>
+<pre id="token">{{.Token}}</pre>
+<p>Run <code>cargo login --registry &lt;name&gt;</code>, where <code>&lt;name&gt;</code> is this
+registry's name in your Cargo configuration (or plain <code>cargo login</code> if it is your default
+registry), and paste the token when cargo asks for it.</p>
+<p>The registry's answer:</p>
+<pre id="result">{{.JSON}}</pre>
+<p>If this token leaked, <a href="{{.ReplaceURL}}">get a new one</a>: that revokes this one at once.</p>
+{{- else}}
+<h1>{{.Title}}</h1>
+<p id="message">{{.Message}}</p>
+<p><a href="{{.StartURL}}">Log in again</a></p>
+{{- end}}
+</body>
+</html>
+`))
