@@ -1,0 +1,329 @@
+// Package sqlite is the embedded metadata store of crated: crated.Store on a
+// single SQLite file through modernc.org/sqlite (pure Go, no cgo).
+//
+// SQLite allows one writer at a time, so the store keeps two pools on the
+// file: a single connection for writes, which serializes writers inside the
+// process without busy waiting, and several read-only connections that run in
+// parallel with it thanks to the write-ahead log. Every write method is one
+// short transaction begun with BEGIN IMMEDIATE, which takes the write lock at
+// once: another process on the same file (a `crated user` command next to a
+// running server) waits up to busyTimeout instead of failing half-way through
+// a transaction with SQLITE_BUSY.
+//
+// The connections run with
+//
+//   - journal_mode=WAL: readers never block the writer nor the other way
+//     round;
+//   - synchronous=NORMAL: in WAL mode this fsyncs at checkpoints only, not at
+//     every commit. It is still safe: a commit is atomic and the database
+//     cannot be corrupted by a crash. An application crash loses nothing
+//     (the commit is in the OS cache); only a power loss or kernel crash can
+//     roll back the last transactions before it, leaving the database as it
+//     was a moment earlier. For a registry that loss is a publish to repeat,
+//     and an orphan .crate blob that `crated gc` collects;
+//   - foreign_keys=ON: a version, owner or token always points at a real row;
+//   - busy_timeout: waiting for another process's lock rather than failing.
+//
+// The schema lives in numbered files under migration/, embedded in the
+// binary and applied on Open in one transaction; the names of the applied
+// files are kept in the migrations table.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"sort"
+	"strings"
+	"time"
+
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/crated/crated"
+)
+
+var _ crated.Store = (*Store)(nil)
+
+// busyTimeout is how long a connection waits for a lock held by another
+// process before it fails with SQLITE_BUSY.
+const busyTimeout = 5 * time.Second
+
+// Store is a crated.Store on one SQLite database.
+type Store struct {
+	// Now returns the current time. It is time.Now unless a test replaces it
+	// before the store is used.
+	Now func() time.Time
+
+	// write has exactly one connection: SQLite has one writer, and queueing
+	// writers in database/sql is cheaper and fairer than letting them spin on
+	// SQLITE_BUSY.
+	write *sql.DB
+	// read has read-only connections, which WAL lets run while a write
+	// transaction is open. For ":memory:" it is the write pool itself: each
+	// connection to ":memory:" is a separate database.
+	read *sql.DB
+}
+
+// Open opens the SQLite database at path, creating the file and its parent
+// directories if needed, and brings its schema up to date. path ":memory:"
+// opens a private in-memory database (for tests) served by one connection.
+func Open(ctx context.Context, path string) (_ *Store, err error) {
+	defer crated.Wrap(&err, "sqlite.Open(%q)", path)
+	if path == "" {
+		return nil, crated.Errorf(crated.EINVALID, "the SQLite database path is empty")
+	}
+	s := &Store{Now: time.Now}
+	writeParams := []string{
+		"_pragma=busy_timeout(" + fmt.Sprint(busyTimeout.Milliseconds()) + ")",
+		"_pragma=foreign_keys(1)",
+		"_txlock=immediate",
+	}
+	if path == ":memory:" {
+		if s.write, err = openPool(":memory:", writeParams, 1); err != nil {
+			return nil, err
+		}
+		s.read = s.write
+	} else {
+		abs, err := filepath.Abs(path)
+		if err != nil {
+			return nil, err
+		}
+		if err := os.MkdirAll(filepath.Dir(abs), 0o750); err != nil {
+			return nil, err
+		}
+		name := "file:" + (&url.URL{Path: filepath.ToSlash(abs)}).EscapedPath()
+		writeParams = append(writeParams, "_pragma=journal_mode(WAL)", "_pragma=synchronous(NORMAL)")
+		if s.write, err = openPool(name, writeParams, 1); err != nil {
+			return nil, err
+		}
+		// The writer connection must exist first: it turns on WAL, which
+		// is persistent, so readers open an already converted file.
+		if err := s.write.PingContext(ctx); err != nil {
+			s.write.Close()
+			return nil, err
+		}
+		readParams := []string{
+			"_pragma=busy_timeout(" + fmt.Sprint(busyTimeout.Milliseconds()) + ")",
+			"_pragma=query_only(1)",
+		}
+		if s.read, err = openPool(name, readParams, max(4, runtime.GOMAXPROCS(0))); err != nil {
+			s.write.Close()
+			return nil, err
+		}
+	}
+	if err := s.migrate(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// openPool opens a pool of at most n connections that are kept open: closing
+// the last connection to ":memory:" would drop the database.
+func openPool(name string, params []string, n int) (*sql.DB, error) {
+	db, err := sql.Open("sqlite", name+"?"+strings.Join(params, "&"))
+	if err != nil {
+		return nil, err
+	}
+	db.SetMaxOpenConns(n)
+	db.SetMaxIdleConns(n)
+	db.SetConnMaxLifetime(0)
+	db.SetConnMaxIdleTime(0)
+	return db, nil
+}
+
+// Close closes the database. The last connection to close checkpoints the
+// write-ahead log into the database file.
+func (s *Store) Close() error {
+	var errs []error
+	if s.read != s.write {
+		errs = append(errs, s.read.Close())
+	}
+	errs = append(errs, s.write.Close())
+	return errors.Join(errs...)
+}
+
+// Ping reports whether the database answers a query.
+func (s *Store) Ping(ctx context.Context) (err error) {
+	defer crated.Wrap(&err, "sqlite.Ping")
+	var one int
+	return s.read.QueryRowContext(ctx, "SELECT 1").Scan(&one)
+}
+
+//go:embed migration/*.sql
+var migrationFS embed.FS
+
+var migrationName = regexp.MustCompile(`^[0-9]{4}_[a-z0-9_]+\.sql$`)
+
+// migrate applies the embedded migrations that the database has not seen,
+// in name order, in one transaction: a failed upgrade leaves the schema as it
+// was. BEGIN IMMEDIATE makes two processes opening one file at once take
+// turns.
+func (s *Store) migrate(ctx context.Context) (err error) {
+	defer crated.Wrap(&err, "migrate")
+	names, err := fs.Glob(migrationFS, "migration/*.sql")
+	if err != nil {
+		return err
+	}
+	sort.Strings(names)
+
+	tx, err := s.write.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS migrations (
+		name       TEXT    NOT NULL PRIMARY KEY,
+		applied_at INTEGER NOT NULL
+	) STRICT`); err != nil {
+		return err
+	}
+	for _, path := range names {
+		name := filepath.Base(path)
+		if !migrationName.MatchString(name) {
+			return fmt.Errorf("migration file name %q is not NNNN_name.sql", name)
+		}
+		var n int
+		if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM migrations WHERE name = ?", name).Scan(&n); err != nil {
+			return err
+		} else if n > 0 {
+			continue
+		}
+		body, err := migrationFS.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, string(body)); err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		if _, err := tx.ExecContext(ctx, "INSERT INTO migrations (name, applied_at) VALUES (?, ?)",
+			name, dbTime(s.now())); err != nil {
+			return err
+		}
+	}
+	return tx.Commit()
+}
+
+// now is the store's clock at the precision of the database.
+func (s *Store) now() time.Time { return normTime(s.Now()) }
+
+// normTime returns t as the database will return it: in UTC, to the
+// microsecond.
+func normTime(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }
+
+// dbTime is the stored form of t: microseconds since the Unix epoch.
+func dbTime(t time.Time) int64 { return t.UnixMicro() }
+
+// goTime is the inverse of dbTime.
+func goTime(us int64) time.Time { return time.UnixMicro(us).UTC() }
+
+// sqliteCode returns the extended result code of a SQLite error in err's
+// chain, 0 if there is none.
+func sqliteCode(err error) int {
+	var e *sqlite.Error
+	if errors.As(err, &e) {
+		return e.Code()
+	}
+	return 0
+}
+
+// isUnique reports whether err is the violation of a UNIQUE or PRIMARY KEY
+// constraint.
+func isUnique(err error) bool {
+	code := sqliteCode(err)
+	return code == sqlite3.SQLITE_CONSTRAINT_UNIQUE || code == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
+}
+
+// isForeignKey reports whether err is the violation of a FOREIGN KEY
+// constraint: a referenced row does not exist.
+func isForeignKey(err error) bool {
+	return sqliteCode(err) == sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY
+}
+
+// nonNil returns b, or an empty slice for nil: the driver binds a nil slice
+// as NULL, and the BLOB columns are NOT NULL.
+func nonNil(b []byte) []byte {
+	if b == nil {
+		return []byte{}
+	}
+	return b
+}
+
+// boolInt is the stored form of a bool.
+func boolInt(b bool) int64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// scanner is a *sql.Row or *sql.Rows.
+type scanner interface {
+	Scan(dest ...any) error
+}
+
+// queryer is a *sql.DB or *sql.Tx.
+type queryer interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// queryAll runs query and scans every row with scan.
+func queryAll[T any](ctx context.Context, q queryer, scan func(scanner) (T, error), query string, args ...any) ([]T, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
+
+// exists reports whether query returns a row.
+func exists(ctx context.Context, q queryer, query string, args ...any) (bool, error) {
+	var one int
+	err := q.QueryRowContext(ctx, query, args...).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// insertAudit records one audit entry.
+func insertAudit(ctx context.Context, tx *sql.Tx, at time.Time, userID int64, action, crate, version, detail string) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO audit_log (time, user_id, action, crate, version, detail)
+		VALUES (?, ?, ?, ?, ?, ?)`, dbTime(at), userID, action, crate, version, detail)
+	return err
+}
+
+// Audit lists audit entries newest first, at most limit of them (all when
+// limit <= 0).
+func (s *Store) Audit(ctx context.Context, limit int) (_ []*crated.AuditEntry, err error) {
+	defer crated.Wrap(&err, "sqlite.Audit(%d)", limit)
+	if limit <= 0 {
+		limit = -1 // SQLite: no limit
+	}
+	return queryAll(ctx, s.read, func(r scanner) (*crated.AuditEntry, error) {
+		var e crated.AuditEntry
+		var at int64
+		err := r.Scan(&e.ID, &at, &e.UserID, &e.Action, &e.Crate, &e.Version, &e.Detail)
+		e.Time = goTime(at)
+		return &e, err
+	}, `SELECT id, time, user_id, action, crate, version, detail FROM audit_log ORDER BY id DESC LIMIT ?`, limit)
+}

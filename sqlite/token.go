@@ -1,0 +1,136 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"time"
+
+	"github.com/crated/crated"
+)
+
+const tokenColumns = `id, user_id, hash, sealed, created_at`
+
+func scanToken(r scanner) (*crated.Token, error) {
+	var t crated.Token
+	var created int64
+	err := r.Scan(&t.ID, &t.UserID, &t.Hash, &t.Sealed, &created)
+	t.CreatedAt = goTime(created)
+	return &t, err
+}
+
+// ReplaceToken makes t the user's only token and returns the previous one,
+// nil if there was none. It sets t.ID and t.CreatedAt.
+func (s *Store) ReplaceToken(ctx context.Context, t *crated.Token) (_ *crated.Token, err error) {
+	defer crated.Wrap(&err, "sqlite.ReplaceToken(user %d)", t.UserID)
+	now := s.now()
+	tx, err := s.write.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
+
+	old, err := scanToken(tx.QueryRowContext(ctx, `DELETE FROM tokens WHERE user_id = ? RETURNING `+tokenColumns, t.UserID))
+	if errors.Is(err, sql.ErrNoRows) {
+		old = nil
+	} else if err != nil {
+		return nil, err
+	}
+	var id int64
+	err = tx.QueryRowContext(ctx, `INSERT INTO tokens (user_id, hash, sealed, created_at) VALUES (?, ?, ?, ?) RETURNING id`,
+		t.UserID, t.Hash, nonNil(t.Sealed), dbTime(now)).Scan(&id)
+	switch {
+	case isUnique(err):
+		// Another user's token has this hash. Never show the hash.
+		return nil, crated.Errorf(crated.ECONFLICT, "this token is already in use")
+	case isForeignKey(err):
+		return nil, crated.Errorf(crated.ENOTFOUND, "user %d does not exist", t.UserID)
+	case err != nil:
+		return nil, err
+	}
+	if err := insertAudit(ctx, tx, now, t.UserID, "token_replace", "", "", ""); err != nil {
+		return nil, err
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, err
+	}
+	t.ID, t.CreatedAt = id, now
+	return old, nil
+}
+
+// TokenByHash finds a token by the hash of its string.
+func (s *Store) TokenByHash(ctx context.Context, hash string) (_ *crated.Token, err error) {
+	// The hash stays out of the error, even the internal one.
+	defer crated.Wrap(&err, "sqlite.TokenByHash")
+	t, err := scanToken(s.read.QueryRowContext(ctx, `SELECT `+tokenColumns+` FROM tokens WHERE hash = ?`, hash))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, crated.Errorf(crated.ENOTFOUND, "no such token")
+	}
+	return t, err
+}
+
+// UserToken returns the user's token.
+func (s *Store) UserToken(ctx context.Context, userID int64) (_ *crated.Token, err error) {
+	defer crated.Wrap(&err, "sqlite.UserToken(%d)", userID)
+	t, err := scanToken(s.read.QueryRowContext(ctx, `SELECT `+tokenColumns+` FROM tokens WHERE user_id = ?`, userID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, crated.Errorf(crated.ENOTFOUND, "user %d has no token", userID)
+	}
+	return t, err
+}
+
+// RevokeToken deletes the user's token, if there is one.
+func (s *Store) RevokeToken(ctx context.Context, userID int64) (err error) {
+	defer crated.Wrap(&err, "sqlite.RevokeToken(%d)", userID)
+	_, err = s.write.ExecContext(ctx, `DELETE FROM tokens WHERE user_id = ?`, userID)
+	return err
+}
+
+// staleLogins is how long after expiring a login state is deleted by the
+// next PutLoginState; until then TakeLoginState refuses it anyway.
+const staleLogins = time.Hour
+
+// PutLoginState stores a pending OpenID login, and forgets logins that
+// expired long ago and were never completed.
+func (s *Store) PutLoginState(ctx context.Context, st *crated.LoginState) (err error) {
+	defer crated.Wrap(&err, "sqlite.PutLoginState")
+	tx, err := s.write.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, `DELETE FROM login_states WHERE expires_at < ?`,
+		dbTime(s.now().Add(-staleLogins))); err != nil {
+		return err
+	}
+	_, err = tx.ExecContext(ctx, `INSERT INTO login_states (key, nonce, pkce_verifier, kind, expires_at)
+		VALUES (?, ?, ?, ?, ?)`, st.Key, st.Nonce, st.PKCEVerifier, st.Kind, dbTime(st.ExpiresAt))
+	if isUnique(err) {
+		return crated.Errorf(crated.ECONFLICT, "this login is already pending")
+	} else if err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// TakeLoginState deletes and returns a pending login. A login that does not
+// exist, was taken already or has expired at now is ENOTFOUND; an expired one
+// is deleted too.
+func (s *Store) TakeLoginState(ctx context.Context, key string, now time.Time) (_ *crated.LoginState, err error) {
+	defer crated.Wrap(&err, "sqlite.TakeLoginState")
+	st := crated.LoginState{Key: key}
+	var expires int64
+	err = s.write.QueryRowContext(ctx, `DELETE FROM login_states WHERE key = ?
+		RETURNING nonce, pkce_verifier, kind, expires_at`, key).Scan(&st.Nonce, &st.PKCEVerifier, &st.Kind, &expires)
+	notFound := crated.Errorf(crated.ENOTFOUND, "this login has expired or was already used, please start again")
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, notFound
+	} else if err != nil {
+		return nil, err
+	}
+	st.ExpiresAt = goTime(expires)
+	if !now.Before(st.ExpiresAt) {
+		return nil, notFound
+	}
+	return &st, nil
+}
