@@ -17,6 +17,15 @@ type Flags struct {
 	order []*flagValue
 }
 
+// ConfigFile returns the file given with --config or -c, "" when none (or
+// when f is nil).
+func (f *Flags) ConfigFile() string {
+	if f == nil {
+		return ""
+	}
+	return f.Config
+}
+
 // flagDefs maps Ktra's command-line flags, by their Ktra names, plus crated's
 // own, to configuration keys. Ktra's --dl-path took several values after one
 // flag; here it is repeated or comma-separated (--dl-path api,v1,dl).
