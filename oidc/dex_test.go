@@ -32,7 +32,7 @@ func TestDexLogin(t *testing.T) {
 	dex := testenv.StartDex(t, testenv.DexOptions{
 		RedirectURIs: []string{
 			registry.URL + "/ktra/api/v1/openid/me",
-			registry.URL + "/ktra/api/v1/openid/replace",
+			registry.URL + "/ktra/api/v1/openid/replace_token",
 		},
 		Users: []testenv.DexUser{
 			{Email: "alice@example.com", Password: "alice-pw", Username: "Alice", PreferredUsername: "alice",

@@ -19,7 +19,6 @@ package oidc
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -32,11 +31,11 @@ import (
 	"github.com/crated/crated"
 )
 
-// Callback paths, relative to the redirect base URL. Ktra 0.7.0 sends
-// /ktra/api/v1/openid/me and /ktra/api/v1/openid/replace as redirect_uri;
-// its book tells users to register .../replace_token instead, so crated
-// answers on all three and sends what Ktra's code sends (an identity
-// provider application that works with Ktra keeps working).
+// Callback paths, relative to the redirect base URL. Ktra's book tells
+// users to register .../openid/me and .../openid/replace_token, and crated
+// sends those as redirect_uri. Ktra 0.7.0's code sent .../openid/replace
+// for the replace login instead, so crated also answers there: a provider
+// that still calls back on it finishes the login.
 const (
 	pathCallbackMe           = "/ktra/api/v1/openid/me"
 	pathCallbackReplace      = "/ktra/api/v1/openid/replace"
@@ -56,8 +55,8 @@ type Config struct {
 	IssuerURL string
 	// RedirectURL is Ktra's redirect_url: the external base URL of the
 	// registry. The callbacks are RedirectURL + "/ktra/api/v1/openid/me"
-	// and + "/ktra/api/v1/openid/replace". A value that already ends in one
-	// of the callback paths is accepted and trimmed to the base.
+	// and + "/ktra/api/v1/openid/replace_token". A value that already ends
+	// in a callback path is accepted and trimmed to the base.
 	RedirectURL  string
 	ClientID     string
 	ClientSecret string
@@ -258,7 +257,7 @@ func (l *Login) CallbackURLs() []string {
 // never from the path the provider called back on.
 func (l *Login) callbackURL(kind string) string {
 	if kind == kindReplace {
-		return l.base + pathCallbackReplace
+		return l.base + pathCallbackReplaceToken
 	}
 	return l.base + pathCallbackMe
 }
@@ -271,9 +270,4 @@ func (l *Login) oauth2Config(kind string) *oauth2.Config {
 		RedirectURL:  l.callbackURL(kind),
 		Scopes:       l.scopes,
 	}
-}
-
-// String describes the login for start-up logs, without the secret.
-func (l *Login) String() string {
-	return fmt.Sprintf("openid login at %s (client %s, callbacks %s)", l.cfg.IssuerURL, l.cfg.ClientID, strings.Join(l.CallbackURLs(), ", "))
 }

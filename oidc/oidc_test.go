@@ -103,9 +103,9 @@ func TestAuthorizeRequest(t *testing.T) {
 		t.Error("code_challenge is not S256 of the stored verifier")
 	}
 
-	// /replace_token sends Ktra's replace callback.
+	// /replace_token sends the replace callback of Ktra's book.
 	u = e.start("/replace_token")
-	if got, want := u.Query().Get("redirect_uri"), e.srv.URL+"/ktra/api/v1/openid/replace"; got != want {
+	if got, want := u.Query().Get("redirect_uri"), e.srv.URL+"/ktra/api/v1/openid/replace_token"; got != want {
 		t.Errorf("replace redirect_uri = %q, want %q", got, want)
 	}
 }
@@ -134,9 +134,9 @@ func TestReplaceLogin(t *testing.T) {
 	}
 }
 
-// TestCallbackPaths: Ktra's code calls back on /replace, its book tells
-// users to register /replace_token; both finish the login, and the login
-// kind comes from the stored state, not from the path.
+// TestCallbackPaths: Ktra's book registers /replace_token, Ktra's code
+// called back on /replace; both finish the login, and the login kind comes
+// from the stored state, not from the path.
 func TestCallbackPaths(t *testing.T) {
 	for _, tc := range []struct {
 		start, path string
