@@ -46,17 +46,7 @@ func (l *Login) start(kind string) http.HandlerFunc {
 			l.fail(w, r, err)
 			return
 		}
-		http.SetCookie(w, &http.Cookie{
-			Name:     stateCookie,
-			Value:    state,
-			Path:     l.cookiePath,
-			MaxAge:   int(l.cfg.StateTTL.Seconds()),
-			HttpOnly: true,
-			Secure:   l.secure,
-			// Lax: the cookie must come along on the provider's top-level
-			// redirect back to the callback.
-			SameSite: http.SameSiteLaxMode,
-		})
+		http.SetCookie(w, l.stateCookie(state, int(l.cfg.StateTTL.Seconds())))
 		u := l.oauth2Config(kind).AuthCodeURL(state, gooidc.Nonce(nonce), oauth2.S256ChallengeOption(verifier))
 		w.Header().Set("Cache-Control", "no-store")
 		w.Header().Set("Referrer-Policy", "no-referrer")
@@ -64,9 +54,27 @@ func (l *Login) start(kind string) http.HandlerFunc {
 	}
 }
 
+// stateCookie is the cookie that carries state to the callbacks only;
+// maxAge -1 deletes it.
+func (l *Login) stateCookie(state string, maxAge int) *http.Cookie {
+	return &http.Cookie{
+		Name:     stateCookie,
+		Value:    state,
+		Path:     l.cookiePath,
+		MaxAge:   maxAge,
+		HttpOnly: true,
+		Secure:   l.secure,
+		// Lax: the cookie must come along on the provider's top-level
+		// redirect back to the callback.
+		SameSite: http.SameSiteLaxMode,
+	}
+}
+
 // callback finishes a login: the provider sent the browser back with a code
 // (or an error) and the state.
 func (l *Login) callback(w http.ResponseWriter, r *http.Request) {
+	// The state cookie has served its purpose whatever the outcome.
+	http.SetCookie(w, l.stateCookie("", -1))
 	res, err := l.finish(r)
 	if err != nil {
 		l.fail(w, r, err)

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"reflect"
 	"slices"
 	"strings"
@@ -47,6 +48,12 @@ func TestLoginJSON(t *testing.T) {
 	}
 	if !reflect.DeepEqual(calls[0].id, wantID) || calls[0].replace {
 		t.Errorf("OIDCLogin(%+v, %v)\nwant OIDCLogin(%+v, false)", calls[0].id, calls[0].replace, wantID)
+	}
+
+	// The state cookie is gone after the callback.
+	cb, _ := url.Parse(e.srv.URL + "/ktra/api/v1/openid/me")
+	if c := e.browser.Jar.Cookies(cb); len(c) != 0 {
+		t.Errorf("cookies left after the login: %v", c)
 	}
 
 	// The second /me shows the same token again, as in Ktra.
