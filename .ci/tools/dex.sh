@@ -24,7 +24,7 @@ build)
 		echo "dex.sh: building Dex into $bin (takes a few minutes the first time)" >&2
 		# Build to a temporary name so an interrupted build leaves no
 		# half-written binary that a later run would take as done.
-		(cd "$here/dex" && GOFLAGS=-mod=readonly go build -trimpath -o "$bin.tmp" github.com/dexidp/dex/cmd/dex)
+		(cd "$here/dex" && go build -mod=readonly -trimpath -o "$bin.tmp" github.com/dexidp/dex/cmd/dex)
 		mv "$bin.tmp" "$bin"
 	fi
 	echo "export CRATED_TEST_DEX_BIN=$bin"
