@@ -26,6 +26,7 @@ var otherEnv = []string{
 	envConfigPath,           // the configuration file (this package)
 	"CRATED_TOKEN_SEAL_KEY", // key sealing API tokens (oidc/registry)
 	"CRATED_TOOLS",          // cache of test servers built by .ci/run
+	"CRATED_VERSITYGW_DIR",  // exported by .ci/tools/versitygw.sh
 }
 
 // otherEnvPrefixes are prefixes of non-key variables (test settings).
