@@ -301,7 +301,7 @@ func (c *Config) mirror() *MirrorConfig {
 // (Ktra silently fell back to its defaults).
 //
 // Errors carry the code crated.EINVALID and a message naming the key.
-func Load(path string, environ []string, flags *Flags) (_ *Config, err error) {
+func Load(path string, environ []string, flags *Flags) (*Config, error) {
 	if path == "" && flags != nil {
 		path = flags.Config
 	}
