@@ -69,6 +69,17 @@ func randomBytes(seed uint64, n int) []byte {
 	return b
 }
 
+// readers are the kinds of reader a Put may get. A store may treat content
+// it can read twice (a bytes.Reader) differently from a one-pass stream, so
+// the content tests run with both.
+var readers = []struct {
+	name string
+	wrap func([]byte) io.Reader
+}{
+	{"bytes.Reader", func(b []byte) io.Reader { return bytes.NewReader(b) }},
+	{"stream", func(b []byte) io.Reader { return struct{ io.Reader }{bytes.NewReader(b)} }},
+}
+
 func put(t *testing.T, s crated.BlobStore, content []byte) string {
 	t.Helper()
 	key := Key(content)
@@ -169,15 +180,26 @@ func testRoundTrip(t *testing.T, s crated.BlobStore) {
 		{"just over 32 KiB", randomBytes(1, 32<<10+1)},
 		{"3 MiB", randomBytes(2, 3<<20)},
 	}
-	var keys []string
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			key := put(t, s, tt.content)
-			mustHave(t, s, key, tt.content)
-			keys = append(keys, key)
+	ctx := context.Background()
+	for _, rd := range readers {
+		t.Run(rd.name, func(t *testing.T) {
+			for _, tt := range tests {
+				t.Run(tt.name, func(t *testing.T) {
+					key := Key(tt.content)
+					if err := s.Put(ctx, key, rd.wrap(tt.content), int64(len(tt.content))); err != nil {
+						t.Fatalf("Put: %v", err)
+					}
+					mustHave(t, s, key, tt.content)
+					mustWalk(t, s, key)
+					if err := s.Delete(ctx, key); err != nil {
+						t.Fatalf("Delete: %v", err)
+					}
+					mustMiss(t, s, key)
+				})
+			}
 		})
 	}
-	mustWalk(t, s, keys...)
+	mustWalk(t, s)
 }
 
 func testPutIdempotent(t *testing.T, s crated.BlobStore) {
@@ -190,12 +212,26 @@ func testPutIdempotent(t *testing.T, s crated.BlobStore) {
 
 // A negative size means the caller does not know the length.
 func testPutUnknownSize(t *testing.T, s crated.BlobStore) {
-	content := randomBytes(3, 70000)
-	key := Key(content)
-	if err := s.Put(context.Background(), key, bytes.NewReader(content), -1); err != nil {
-		t.Fatalf("Put with size -1: %v", err)
+	for _, rd := range readers {
+		t.Run(rd.name, func(t *testing.T) {
+			for _, content := range [][]byte{{}, randomBytes(3, 70000)} {
+				key := Key(content)
+				if err := s.Put(context.Background(), key, rd.wrap(content), -1); err != nil {
+					t.Fatalf("Put of %d bytes with size -1: %v", len(content), err)
+				}
+				mustHave(t, s, key, content)
+				if err := s.Delete(context.Background(), key); err != nil {
+					t.Fatal(err)
+				}
+			}
+			bad := []byte("unknown size, wrong content")
+			err := s.Put(context.Background(), Key([]byte("other")), rd.wrap(bad), -1)
+			if crated.ErrorCode(err) != crated.EINVALID {
+				t.Fatalf("Put of wrong content with size -1: error = %v, want code %s", err, crated.EINVALID)
+			}
+			mustWalk(t, s)
+		})
 	}
-	mustHave(t, s, key, content)
 }
 
 func testPutWrongContent(t *testing.T, s crated.BlobStore) {
@@ -210,14 +246,18 @@ func testPutWrongContent(t *testing.T, s crated.BlobStore) {
 		{"large content", Key([]byte("small")), randomBytes(4, 1<<20)},
 		{"prefix of the content", Key([]byte("prefix and more")), []byte("prefix")},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			err := s.Put(context.Background(), tt.key, bytes.NewReader(tt.content), int64(len(tt.content)))
-			if crated.ErrorCode(err) != crated.EINVALID {
-				t.Fatalf("Put error = %v, want code %s", err, crated.EINVALID)
+	for _, rd := range readers {
+		t.Run(rd.name, func(t *testing.T) {
+			for _, tt := range tests {
+				t.Run(tt.name, func(t *testing.T) {
+					err := s.Put(context.Background(), tt.key, rd.wrap(tt.content), int64(len(tt.content)))
+					if crated.ErrorCode(err) != crated.EINVALID {
+						t.Fatalf("Put error = %v, want code %s", err, crated.EINVALID)
+					}
+					mustMiss(t, s, tt.key)
+					mustMiss(t, s, Key(tt.content))
+				})
 			}
-			mustMiss(t, s, tt.key)
-			mustMiss(t, s, Key(tt.content))
 		})
 	}
 	mustWalk(t, s)
@@ -228,25 +268,32 @@ func testPutWrongContent(t *testing.T, s crated.BlobStore) {
 func testPutWrongContentOverExisting(t *testing.T, s crated.BlobStore) {
 	content := []byte("the real crate")
 	key := put(t, s, content)
-	bad := []byte("the fake crate")
-	err := s.Put(context.Background(), key, bytes.NewReader(bad), int64(len(bad)))
-	if crated.ErrorCode(err) != crated.EINVALID {
-		t.Fatalf("Put error = %v, want code %s", err, crated.EINVALID)
+	for _, rd := range readers {
+		t.Run(rd.name, func(t *testing.T) {
+			for _, bad := range [][]byte{[]byte("the fake crate"), []byte("a fake crate of another size")} {
+				err := s.Put(context.Background(), key, rd.wrap(bad), int64(len(bad)))
+				if crated.ErrorCode(err) != crated.EINVALID {
+					t.Fatalf("Put of %q error = %v, want code %s", bad, err, crated.EINVALID)
+				}
+				mustHave(t, s, key, content)
+			}
+		})
 	}
-	mustHave(t, s, key, content)
 	mustWalk(t, s, key)
 }
 
 func testPutWrongSize(t *testing.T, s crated.BlobStore) {
 	content := []byte("twenty-one bytes long")
 	key := Key(content)
-	for _, size := range []int64{0, 1, int64(len(content)) - 1, int64(len(content)) + 1, 1 << 20} {
-		t.Run(fmt.Sprint(size), func(t *testing.T) {
-			err := s.Put(context.Background(), key, bytes.NewReader(content), size)
-			if crated.ErrorCode(err) != crated.EINVALID {
-				t.Fatalf("Put with size %d error = %v, want code %s", size, err, crated.EINVALID)
+	for _, rd := range readers {
+		t.Run(rd.name, func(t *testing.T) {
+			for _, size := range []int64{0, 1, int64(len(content)) - 1, int64(len(content)) + 1, 1 << 20} {
+				err := s.Put(context.Background(), key, rd.wrap(content), size)
+				if crated.ErrorCode(err) != crated.EINVALID {
+					t.Fatalf("Put with size %d error = %v, want code %s", size, err, crated.EINVALID)
+				}
+				mustMiss(t, s, key)
 			}
-			mustMiss(t, s, key)
 		})
 	}
 	mustWalk(t, s)
