@@ -29,7 +29,9 @@ type Error struct {
 	Message string
 }
 
-func (e *Error) Error() string { return fmt.Sprintf("crated: %s: %s", e.Code, e.Message) }
+// Error returns the message alone: the code is for programs, and command-line
+// output reads better without it.
+func (e *Error) Error() string { return e.Message }
 
 // Errorf returns an *Error with the given code and a formatted message.
 func Errorf(code string, format string, args ...any) *Error {

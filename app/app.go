@@ -132,6 +132,9 @@ func (m *Main) Open(ctx context.Context) (err error) {
 			m.Close()
 		}
 	}()
+	for _, w := range cfg.Warnings() {
+		m.Logger.Warn(w)
+	}
 	addr := net.JoinHostPort(cfg.Server.Address, strconv.Itoa(cfg.Server.Port))
 	if m.ln, err = net.Listen("tcp", addr); err != nil {
 		return fmt.Errorf("server_config.address/port: %w", err)
@@ -170,13 +173,13 @@ func (m *Main) Open(ctx context.Context) (err error) {
 			ClientID:         o.ClientID,
 			ClientSecret:     o.ClientSecret,
 			AdditionalScopes: o.AdditionalScopes,
-			AuthorizedGroups: append(append([]string{}, o.GitlabAuthorizedGroups...), o.AuthorizedGroups...),
-			AuthorizedUsers:  append(append([]string{}, o.GitlabAuthorizedUsers...), o.AuthorizedUsers...),
+			AuthorizedGroups: o.AllowedGroups(),
+			AuthorizedUsers:  o.AllowedUsers(),
 			GroupsClaim:      o.GroupsClaim,
 			UsernameClaim:    o.UsernameClaim,
 		}, m.Store, m.Service, m.Logger)
 		if err != nil {
-			return fmt.Errorf("openid_config: %w", err)
+			return err
 		}
 		login.Routes(m.HTTP.Mux())
 	}
