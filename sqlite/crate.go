@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"strings"
-	"time"
 
 	"github.com/crated/crated"
 )
@@ -126,35 +125,33 @@ func newCrateRow(c *crated.Crate) (crateRow, error) {
 
 // PublishVersion creates the crate if nv.CrateID is 0, inserts the version,
 // replaces the crate's metadata, updates MaxVersion and records the audit
-// entry, in one transaction of three or four statements.
+// entry: one transaction of three statements (four for a new crate), all
+// prepared in Open.
 func (s *Store) PublishVersion(ctx context.Context, nv *crated.NewVersion) (_ *crated.Version, err error) {
 	defer crated.Wrap(&err, "sqlite.PublishVersion(%q, %q)", nv.Crate.CanonName, nv.Version.Vers)
 	row, err := newCrateRow(&nv.Crate)
 	if err != nil {
 		return nil, err
 	}
-	now := s.now()
-	v := nv.Version
-	if v.PublishedAt.IsZero() {
-		v.PublishedAt = now
-	} else {
-		v.PublishedAt = normTime(v.PublishedAt)
-	}
-
-	tx, err := s.write.BeginTx(ctx, nil)
+	tx, err := s.begin(ctx)
 	if err != nil {
 		return nil, err
 	}
 	defer tx.Rollback()
 
+	v := nv.Version
+	if v.PublishedAt.IsZero() {
+		v.PublishedAt = tx.now
+	} else {
+		v.PublishedAt = normTime(v.PublishedAt)
+	}
 	var name string
 	if nv.CrateID == 0 {
 		// The only version is the highest one.
-		v.CrateID, err = insertCrate(ctx, tx, &nv.Crate, row, v.Vers, now)
-		if err != nil {
+		if v.CrateID, err = insertCrate(ctx, tx, &nv.Crate, row, v.Vers); err != nil {
 			return nil, err
 		}
-		if err := insertOwner(ctx, tx, v.CrateID, nv.OwnerID, now); err != nil {
+		if err := insertOwner(ctx, tx, v.CrateID, nv.OwnerID); err != nil {
 			return nil, err
 		}
 		name = nv.Crate.Name
@@ -165,11 +162,12 @@ func (s *Store) PublishVersion(ctx context.Context, nv *crated.NewVersion) (_ *c
 		return nil, err
 	}
 	if nv.CrateID != 0 {
-		if name, err = updateCrate(ctx, tx, v.CrateID, &nv.Crate, row, now); err != nil {
+		// After the insert, so that MaxVersion sees the new version.
+		if name, err = updateCrate(ctx, tx, v.CrateID, &nv.Crate, row); err != nil {
 			return nil, err
 		}
 	}
-	if err := insertAudit(ctx, tx, now, v.PublishedBy, "publish", name, v.Vers, ""); err != nil {
+	if err := insertAudit(ctx, tx, v.PublishedBy, "publish", name, v.Vers, ""); err != nil {
 		return nil, err
 	}
 	if err := tx.Commit(); err != nil {
@@ -178,33 +176,38 @@ func (s *Store) PublishVersion(ctx context.Context, nv *crated.NewVersion) (_ *c
 	return &v, nil
 }
 
+const insertCrateSQL = `INSERT INTO crates (name, canon_name, description, homepage, documentation, repository,
+		keywords, categories, search_description, search_keywords, max_version, created_at, updated_at)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`
+
 // insertCrate creates a crate whose only version is maxVersion. A taken
 // canonical name is ECONFLICT.
-func insertCrate(ctx context.Context, tx *sql.Tx, c *crated.Crate, row crateRow, maxVersion string, now time.Time) (int64, error) {
+func insertCrate(ctx context.Context, tx *tx, c *crated.Crate, row crateRow, maxVersion string) (int64, error) {
 	var id int64
-	err := tx.QueryRowContext(ctx, `INSERT INTO crates (name, canon_name, description, homepage, documentation,
-			repository, keywords, categories, search_description, search_keywords, max_version, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+	err := tx.QueryRowContext(ctx, insertCrateSQL,
 		c.Name, c.CanonName, c.Description, c.Homepage, c.Documentation, c.Repository,
-		row.keywords, row.categories, row.searchDescription, row.searchKeywords, maxVersion, dbTime(now), dbTime(now),
+		row.keywords, row.categories, row.searchDescription, row.searchKeywords, maxVersion,
+		dbTime(tx.now), dbTime(tx.now),
 	).Scan(&id)
 	if isUnique(err) {
 		existing := c.CanonName
-		// Name the crate as its owners spell it; the statement failed, the
-		// transaction is still usable.
+		// Name the crate as its owners spell it. Only the statement
+		// failed: the transaction is still usable.
 		_ = tx.QueryRowContext(ctx, `SELECT name FROM crates WHERE canon_name = ?`, c.CanonName).Scan(&existing)
 		return 0, crated.Errorf(crated.ECONFLICT, "a crate named `%s` already exists", existing)
 	}
 	return id, err
 }
 
+const insertVersionSQL = `INSERT INTO versions (crate_id, vers, vers_key, sort_key, cksum, size, entry,
+		yanked, published_by, published_at, readme, manifest)
+	VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?) RETURNING id`
+
 // insertVersion inserts v and returns its id. A taken version key is
 // ECONFLICT; an unknown crate or publisher is ENOTFOUND.
-func insertVersion(ctx context.Context, tx *sql.Tx, v *crated.Version) (int64, error) {
+func insertVersion(ctx context.Context, tx *tx, v *crated.Version) (int64, error) {
 	var id int64
-	err := tx.QueryRowContext(ctx, `INSERT INTO versions (crate_id, vers, vers_key, sort_key, cksum, size, entry,
-			yanked, published_by, published_at, readme, manifest)
-		VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?) RETURNING id`,
+	err := tx.QueryRowContext(ctx, insertVersionSQL,
 		v.CrateID, v.Vers, v.VersKey, v.SortKey, v.Cksum, v.Size, nonNil(v.Entry),
 		v.PublishedBy, dbTime(v.PublishedAt), v.Readme, nonNil(v.Manifest),
 	).Scan(&id)
@@ -215,6 +218,8 @@ func insertVersion(ctx context.Context, tx *sql.Tx, v *crated.Version) (int64, e
 			v.CrateID, v.VersKey).Scan(&existing)
 		return 0, crated.Errorf(crated.ECONFLICT, "crate version `%s` is already uploaded", existing)
 	case isForeignKey(err):
+		// Which reference failed is a question for the data, not for
+		// the driver's message.
 		if err := crateExists(ctx, tx, v.CrateID); err != nil {
 			return 0, err
 		}
@@ -228,16 +233,18 @@ func insertVersion(ctx context.Context, tx *sql.Tx, v *crated.Version) (int64, e
 // every version is yanked. versions_max_idx answers it with one probe.
 const maxVersionSQL = `(SELECT vers FROM versions WHERE crate_id = crates.id ORDER BY yanked, sort_key DESC LIMIT 1)`
 
+const updateCrateSQL = `UPDATE crates SET description = ?, homepage = ?, documentation = ?, repository = ?,
+		keywords = ?, categories = ?, search_description = ?, search_keywords = ?,
+		max_version = ` + maxVersionSQL + `, updated_at = ?
+	WHERE id = ? RETURNING name`
+
 // updateCrate replaces the metadata of an existing crate, recomputes its
 // MaxVersion and returns its name. Name and canonical name never change.
-func updateCrate(ctx context.Context, tx *sql.Tx, crateID int64, c *crated.Crate, row crateRow, now time.Time) (string, error) {
+func updateCrate(ctx context.Context, tx *tx, crateID int64, c *crated.Crate, row crateRow) (string, error) {
 	var name string
-	err := tx.QueryRowContext(ctx, `UPDATE crates SET description = ?, homepage = ?, documentation = ?,
-			repository = ?, keywords = ?, categories = ?, search_description = ?, search_keywords = ?,
-			max_version = `+maxVersionSQL+`, updated_at = ?
-		WHERE id = ? RETURNING name`,
+	err := tx.QueryRowContext(ctx, updateCrateSQL,
 		c.Description, c.Homepage, c.Documentation, c.Repository, row.keywords, row.categories,
-		row.searchDescription, row.searchKeywords, dbTime(now), crateID,
+		row.searchDescription, row.searchKeywords, dbTime(tx.now), crateID,
 	).Scan(&name)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", crated.Errorf(crated.ENOTFOUND, "crate %d does not exist", crateID)
@@ -245,12 +252,16 @@ func updateCrate(ctx context.Context, tx *sql.Tx, crateID int64, c *crated.Crate
 	return name, err
 }
 
+const (
+	yankSQL             = `UPDATE versions SET yanked = ? WHERE id = ? RETURNING crate_id, vers`
+	updateMaxVersionSQL = `UPDATE crates SET max_version = ` + maxVersionSQL + `, updated_at = ? WHERE id = ? RETURNING name`
+)
+
 // SetYanked sets a version's yanked flag, recomputes MaxVersion and records
 // the audit entry.
 func (s *Store) SetYanked(ctx context.Context, versionID int64, yanked bool, actorID int64) (err error) {
 	defer crated.Wrap(&err, "sqlite.SetYanked(%d, %v)", versionID, yanked)
-	now := s.now()
-	tx, err := s.write.BeginTx(ctx, nil)
+	tx, err := s.begin(ctx)
 	if err != nil {
 		return err
 	}
@@ -258,24 +269,21 @@ func (s *Store) SetYanked(ctx context.Context, versionID int64, yanked bool, act
 
 	var crateID int64
 	var vers string
-	err = tx.QueryRowContext(ctx, `UPDATE versions SET yanked = ? WHERE id = ? RETURNING crate_id, vers`,
-		boolInt(yanked), versionID).Scan(&crateID, &vers)
+	err = tx.QueryRowContext(ctx, yankSQL, boolInt(yanked), versionID).Scan(&crateID, &vers)
 	if errors.Is(err, sql.ErrNoRows) {
 		return crated.Errorf(crated.ENOTFOUND, "version %d does not exist", versionID)
 	} else if err != nil {
 		return err
 	}
 	var name string
-	err = tx.QueryRowContext(ctx, `UPDATE crates SET max_version = `+maxVersionSQL+`, updated_at = ?
-		WHERE id = ? RETURNING name`, dbTime(now), crateID).Scan(&name)
-	if err != nil {
+	if err := tx.QueryRowContext(ctx, updateMaxVersionSQL, dbTime(tx.now), crateID).Scan(&name); err != nil {
 		return err
 	}
 	action := "yank"
 	if !yanked {
 		action = "unyank"
 	}
-	if err := insertAudit(ctx, tx, now, actorID, action, name, vers, ""); err != nil {
+	if err := insertAudit(ctx, tx, actorID, action, name, vers, ""); err != nil {
 		return err
 	}
 	return tx.Commit()
@@ -322,6 +330,11 @@ func (s *Store) CountCrates(ctx context.Context) (crates, versions int64, err er
 	return crates, versions, err
 }
 
+const (
+	versionDownloadsSQL = `UPDATE versions SET downloads = downloads + ? WHERE id = ? RETURNING crate_id`
+	crateDownloadsSQL   = `UPDATE crates SET downloads = downloads + ? WHERE id = ?`
+)
+
 // AddDownloads adds download counts to versions and their crates. Unknown
 // version ids are skipped, so that one of them cannot lose a whole batch.
 func (s *Store) AddDownloads(ctx context.Context, counts map[int64]int64) (err error) {
@@ -329,7 +342,7 @@ func (s *Store) AddDownloads(ctx context.Context, counts map[int64]int64) (err e
 	if len(counts) == 0 {
 		return nil
 	}
-	tx, err := s.write.BeginTx(ctx, nil)
+	tx, err := s.begin(ctx)
 	if err != nil {
 		return err
 	}
@@ -339,14 +352,13 @@ func (s *Store) AddDownloads(ctx context.Context, counts map[int64]int64) (err e
 			continue
 		}
 		var crateID int64
-		err := tx.QueryRowContext(ctx, `UPDATE versions SET downloads = downloads + ? WHERE id = ? RETURNING crate_id`,
-			n, id).Scan(&crateID)
+		err := tx.QueryRowContext(ctx, versionDownloadsSQL, n, id).Scan(&crateID)
 		if errors.Is(err, sql.ErrNoRows) {
 			continue
 		} else if err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE crates SET downloads = downloads + ? WHERE id = ?`, n, crateID); err != nil {
+		if _, err := tx.ExecContext(ctx, crateDownloadsSQL, n, crateID); err != nil {
 			return err
 		}
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"time"
 
 	"github.com/crated/crated"
 )
@@ -35,7 +34,7 @@ func (s *Store) CratesOwnedBy(ctx context.Context, userID int64) (_ []*crated.Cr
 }
 
 // crateName returns the name of a crate, ENOTFOUND if there is none.
-func crateName(ctx context.Context, tx *sql.Tx, crateID int64) (string, error) {
+func crateName(ctx context.Context, tx *tx, crateID int64) (string, error) {
 	var name string
 	err := tx.QueryRowContext(ctx, `SELECT name FROM crates WHERE id = ?`, crateID).Scan(&name)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -45,7 +44,7 @@ func crateName(ctx context.Context, tx *sql.Tx, crateID int64) (string, error) {
 }
 
 // userLogin returns the login of a user, ENOTFOUND if there is none.
-func userLogin(ctx context.Context, tx *sql.Tx, userID int64) (string, error) {
+func userLogin(ctx context.Context, tx *tx, userID int64) (string, error) {
 	var login string
 	err := tx.QueryRowContext(ctx, `SELECT login FROM users WHERE id = ?`, userID).Scan(&login)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -54,11 +53,12 @@ func userLogin(ctx context.Context, tx *sql.Tx, userID int64) (string, error) {
 	return login, err
 }
 
+const insertOwnerSQL = `INSERT INTO crate_owners (crate_id, user_id, created_at) VALUES (?, ?, ?)`
+
 // insertOwner makes a user the first owner of a new crate; an unknown user
 // is ENOTFOUND.
-func insertOwner(ctx context.Context, tx *sql.Tx, crateID, userID int64, now time.Time) error {
-	_, err := tx.ExecContext(ctx, `INSERT INTO crate_owners (crate_id, user_id, created_at) VALUES (?, ?, ?)`,
-		crateID, userID, dbTime(now))
+func insertOwner(ctx context.Context, tx *tx, crateID, userID int64) error {
+	_, err := tx.ExecContext(ctx, insertOwnerSQL, crateID, userID, dbTime(tx.now))
 	if isForeignKey(err) {
 		return crated.Errorf(crated.ENOTFOUND, "user %d does not exist", userID)
 	}
@@ -70,8 +70,7 @@ func insertOwner(ctx context.Context, tx *sql.Tx, crateID, userID int64, now tim
 // ENOTFOUND and adds nobody.
 func (s *Store) AddOwners(ctx context.Context, crateID int64, userIDs []int64, actorID int64) (err error) {
 	defer crated.Wrap(&err, "sqlite.AddOwners(%d)", crateID)
-	now := s.now()
-	tx, err := s.write.BeginTx(ctx, nil)
+	tx, err := s.begin(ctx)
 	if err != nil {
 		return err
 	}
@@ -86,7 +85,7 @@ func (s *Store) AddOwners(ctx context.Context, crateID int64, userIDs []int64, a
 			return err
 		}
 		res, err := tx.ExecContext(ctx, `INSERT INTO crate_owners (crate_id, user_id, created_at) VALUES (?, ?, ?)
-			ON CONFLICT DO NOTHING`, crateID, id, dbTime(now))
+			ON CONFLICT DO NOTHING`, crateID, id, dbTime(tx.now))
 		if err != nil {
 			return err
 		}
@@ -95,7 +94,7 @@ func (s *Store) AddOwners(ctx context.Context, crateID int64, userIDs []int64, a
 		} else if n == 0 {
 			continue
 		}
-		if err := insertAudit(ctx, tx, now, actorID, "owner_add", name, "", login); err != nil {
+		if err := insertAudit(ctx, tx, actorID, "owner_add", name, "", login); err != nil {
 			return err
 		}
 	}
@@ -106,8 +105,7 @@ func (s *Store) AddOwners(ctx context.Context, crateID int64, userIDs []int64, a
 // owner removed. Removing every owner is EINVALID and removes nobody.
 func (s *Store) RemoveOwners(ctx context.Context, crateID int64, userIDs []int64, actorID int64) (err error) {
 	defer crated.Wrap(&err, "sqlite.RemoveOwners(%d)", crateID)
-	now := s.now()
-	tx, err := s.write.BeginTx(ctx, nil)
+	tx, err := s.begin(ctx)
 	if err != nil {
 		return err
 	}
@@ -125,7 +123,7 @@ func (s *Store) RemoveOwners(ctx context.Context, crateID int64, userIDs []int64
 		} else if err != nil {
 			return err
 		}
-		if err := insertAudit(ctx, tx, now, actorID, "owner_remove", name, "", login); err != nil {
+		if err := insertAudit(ctx, tx, actorID, "owner_remove", name, "", login); err != nil {
 			return err
 		}
 	}

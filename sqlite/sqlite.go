@@ -71,6 +71,9 @@ type Store struct {
 	// transaction is open. For ":memory:" it is the write pool itself: each
 	// connection to ":memory:" is a separate database.
 	read *sql.DB
+	// prepared holds the statements of the publish path, prepared once on
+	// the write connection, by query text. Read-only after Open.
+	prepared map[string]*sql.Stmt
 }
 
 // Open opens the SQLite database at path, creating the file and its parent
@@ -124,7 +127,32 @@ func Open(ctx context.Context, path string) (_ *Store, err error) {
 		s.Close()
 		return nil, err
 	}
+	if err := s.prepare(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
 	return s, nil
+}
+
+// preparedQueries are the statements of PublishVersion and of the other
+// frequent writes. Parsing a statement costs about as much as running it, so
+// they are parsed once, in Open: preparing later would need a connection
+// while a transaction holds the only one.
+var preparedQueries = []string{
+	insertCrateSQL, insertOwnerSQL, insertVersionSQL, updateCrateSQL, insertAuditSQL,
+	yankSQL, updateMaxVersionSQL, versionDownloadsSQL, crateDownloadsSQL,
+}
+
+func (s *Store) prepare(ctx context.Context) error {
+	s.prepared = make(map[string]*sql.Stmt, len(preparedQueries))
+	for _, q := range preparedQueries {
+		st, err := s.write.PrepareContext(ctx, q)
+		if err != nil {
+			return fmt.Errorf("prepare %q: %w", q, err)
+		}
+		s.prepared[q] = st
+	}
+	return nil
 }
 
 // openPool opens a pool of at most n connections that are kept open: closing
@@ -145,6 +173,9 @@ func openPool(name string, params []string, n int) (*sql.DB, error) {
 // write-ahead log into the database file.
 func (s *Store) Close() error {
 	var errs []error
+	for _, st := range s.prepared {
+		errs = append(errs, st.Close())
+	}
 	if s.read != s.write {
 		errs = append(errs, s.read.Close())
 	}
@@ -211,6 +242,41 @@ func (s *Store) migrate(ctx context.Context) (err error) {
 		}
 	}
 	return tx.Commit()
+}
+
+// tx is a write transaction: the exported method that begins it owns it
+// (defer tx.Rollback(), Commit last), the helpers it calls take it. Its query
+// methods use the store's prepared statement for a query when there is one.
+type tx struct {
+	*sql.Tx
+	// now is the time of the transaction, from Store.Now: every row it
+	// writes carries the same time.
+	now      time.Time
+	prepared map[string]*sql.Stmt
+}
+
+// begin starts a write transaction. The write connection begins it with
+// BEGIN IMMEDIATE.
+func (s *Store) begin(ctx context.Context) (*tx, error) {
+	t, err := s.write.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	return &tx{Tx: t, now: s.now(), prepared: s.prepared}, nil
+}
+
+func (t *tx) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if st, ok := t.prepared[query]; ok {
+		return t.StmtContext(ctx, st).ExecContext(ctx, args...)
+	}
+	return t.Tx.ExecContext(ctx, query, args...)
+}
+
+func (t *tx) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	if st, ok := t.prepared[query]; ok {
+		return t.StmtContext(ctx, st).QueryRowContext(ctx, args...)
+	}
+	return t.Tx.QueryRowContext(ctx, query, args...)
 }
 
 // now is the store's clock at the precision of the database.
@@ -305,10 +371,11 @@ func exists(ctx context.Context, q queryer, query string, args ...any) (bool, er
 	return err == nil, err
 }
 
-// insertAudit records one audit entry.
-func insertAudit(ctx context.Context, tx *sql.Tx, at time.Time, userID int64, action, crate, version, detail string) error {
-	_, err := tx.ExecContext(ctx, `INSERT INTO audit_log (time, user_id, action, crate, version, detail)
-		VALUES (?, ?, ?, ?, ?, ?)`, dbTime(at), userID, action, crate, version, detail)
+const insertAuditSQL = `INSERT INTO audit_log (time, user_id, action, crate, version, detail) VALUES (?, ?, ?, ?, ?, ?)`
+
+// insertAudit records one audit entry by userID at the time of tx.
+func insertAudit(ctx context.Context, tx *tx, userID int64, action, crate, version, detail string) error {
+	_, err := tx.ExecContext(ctx, insertAuditSQL, dbTime(tx.now), userID, action, crate, version, detail)
 	return err
 }
 

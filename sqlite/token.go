@@ -23,8 +23,7 @@ func scanToken(r scanner) (*crated.Token, error) {
 // nil if there was none. It sets t.ID and t.CreatedAt.
 func (s *Store) ReplaceToken(ctx context.Context, t *crated.Token) (_ *crated.Token, err error) {
 	defer crated.Wrap(&err, "sqlite.ReplaceToken(user %d)", t.UserID)
-	now := s.now()
-	tx, err := s.write.BeginTx(ctx, nil)
+	tx, err := s.begin(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -38,7 +37,7 @@ func (s *Store) ReplaceToken(ctx context.Context, t *crated.Token) (_ *crated.To
 	}
 	var id int64
 	err = tx.QueryRowContext(ctx, `INSERT INTO tokens (user_id, hash, sealed, created_at) VALUES (?, ?, ?, ?) RETURNING id`,
-		t.UserID, t.Hash, nonNil(t.Sealed), dbTime(now)).Scan(&id)
+		t.UserID, t.Hash, nonNil(t.Sealed), dbTime(tx.now)).Scan(&id)
 	switch {
 	case isUnique(err):
 		// Another user's token has this hash. Never show the hash.
@@ -48,13 +47,13 @@ func (s *Store) ReplaceToken(ctx context.Context, t *crated.Token) (_ *crated.To
 	case err != nil:
 		return nil, err
 	}
-	if err := insertAudit(ctx, tx, now, t.UserID, "token_replace", "", "", ""); err != nil {
+	if err := insertAudit(ctx, tx, t.UserID, "token_replace", "", "", ""); err != nil {
 		return nil, err
 	}
 	if err := tx.Commit(); err != nil {
 		return nil, err
 	}
-	t.ID, t.CreatedAt = id, now
+	t.ID, t.CreatedAt = id, tx.now
 	return old, nil
 }
 
@@ -94,13 +93,13 @@ const staleLogins = time.Hour
 // expired long ago and were never completed.
 func (s *Store) PutLoginState(ctx context.Context, st *crated.LoginState) (err error) {
 	defer crated.Wrap(&err, "sqlite.PutLoginState")
-	tx, err := s.write.BeginTx(ctx, nil)
+	tx, err := s.begin(ctx)
 	if err != nil {
 		return err
 	}
 	defer tx.Rollback()
 	if _, err := tx.ExecContext(ctx, `DELETE FROM login_states WHERE expires_at < ?`,
-		dbTime(s.now().Add(-staleLogins))); err != nil {
+		dbTime(tx.now.Add(-staleLogins))); err != nil {
 		return err
 	}
 	_, err = tx.ExecContext(ctx, `INSERT INTO login_states (key, nonce, pkce_verifier, kind, expires_at)

@@ -27,8 +27,7 @@ func loginTaken(login string) error {
 // OpenID identity is ECONFLICT.
 func (s *Store) CreateUser(ctx context.Context, u *crated.User) (err error) {
 	defer crated.Wrap(&err, "sqlite.CreateUser(%q)", u.Login)
-	now := s.now()
-	tx, err := s.write.BeginTx(ctx, nil)
+	tx, err := s.begin(ctx)
 	if err != nil {
 		return err
 	}
@@ -36,7 +35,7 @@ func (s *Store) CreateUser(ctx context.Context, u *crated.User) (err error) {
 	var id int64
 	err = tx.QueryRowContext(ctx, `INSERT INTO users (login, name, email, password_hash, issuer, subject, admin, created_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-		u.Login, u.Name, u.Email, u.PasswordHash, u.Issuer, u.Subject, boolInt(u.Admin), dbTime(now)).Scan(&id)
+		u.Login, u.Name, u.Email, u.PasswordHash, u.Issuer, u.Subject, boolInt(u.Admin), dbTime(tx.now)).Scan(&id)
 	if isUnique(err) {
 		// Two constraints can fail; tell which from the data, not from the
 		// driver's message.
@@ -52,7 +51,7 @@ func (s *Store) CreateUser(ctx context.Context, u *crated.User) (err error) {
 	if err := tx.Commit(); err != nil {
 		return err
 	}
-	u.ID, u.CreatedAt = id, now
+	u.ID, u.CreatedAt = id, tx.now
 	return nil
 }
 
