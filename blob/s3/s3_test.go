@@ -322,3 +322,34 @@ func TestConfigErrors(t *testing.T) {
 		})
 	}
 }
+
+// A bucket that disappears under a running store makes it unavailable, not
+// "not found": Ping and every read report EUNAVAILABLE.
+func TestBucketGone(t *testing.T) {
+	endpoint, access, secret := server(t)
+	admin := adminClient(t, endpoint, access, secret)
+	ctx := context.Background()
+	var b [6]byte
+	rand.Read(b[:])
+	bucket := "crated-test-" + hex.EncodeToString(b[:])
+	if err := admin.MakeBucket(ctx, bucket, minio.MakeBucketOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	s := newStore(t, s3.Config{Endpoint: endpoint, Bucket: bucket, AccessKey: access, SecretKey: secret})
+	if err := admin.RemoveBucket(ctx, bucket); err != nil {
+		t.Fatal(err)
+	}
+	key := blobtest.Key([]byte("x"))
+	if err := s.Ping(ctx); crated.ErrorCode(err) != crated.EUNAVAILABLE {
+		t.Errorf("Ping: error = %v, want code %s", err, crated.EUNAVAILABLE)
+	}
+	if _, err := s.Stat(ctx, key); crated.ErrorCode(err) != crated.EUNAVAILABLE {
+		t.Errorf("Stat: error = %v, want code %s", err, crated.EUNAVAILABLE)
+	}
+	if err := s.Put(ctx, key, bytes.NewReader([]byte("x")), 1); crated.ErrorCode(err) != crated.EUNAVAILABLE {
+		t.Errorf("Put: error = %v, want code %s", err, crated.EUNAVAILABLE)
+	}
+	if err := s.Walk(ctx, func(string) error { return nil }); crated.ErrorCode(err) != crated.EUNAVAILABLE {
+		t.Errorf("Walk: error = %v, want code %s", err, crated.EUNAVAILABLE)
+	}
+}
