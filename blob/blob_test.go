@@ -135,3 +135,58 @@ func TestVerifierNoProgress(t *testing.T) {
 		t.Errorf("error %v, want io.ErrNoProgress", err)
 	}
 }
+
+// chunkReader returns content in chunks whose sizes cycle through sizes.
+type chunkReader struct {
+	b     []byte
+	sizes []byte
+	i     int
+}
+
+func (c *chunkReader) Read(p []byte) (int, error) {
+	if len(c.b) == 0 {
+		return 0, io.EOF
+	}
+	n := 1 + int(c.sizes[c.i%len(c.sizes)])
+	c.i++
+	n = min(n, len(p), len(c.b))
+	copy(p, c.b[:n])
+	c.b = c.b[n:]
+	return n, nil
+}
+
+// Whatever the content and however the source cuts it, a Verifier hands out
+// the whole content when the key and size are right, and never all of it
+// otherwise.
+func FuzzVerifier(f *testing.F) {
+	f.Add([]byte("hello"), []byte{0}, true, int64(-1))
+	f.Add([]byte("hello"), []byte{3, 200}, false, int64(5))
+	f.Add([]byte{}, []byte{1}, true, int64(0))
+	f.Fuzz(func(t *testing.T, content, sizes []byte, rightKey bool, size int64) {
+		if len(sizes) == 0 {
+			sizes = []byte{255}
+		}
+		k := key(content)
+		if !rightKey {
+			k = key(append([]byte("not "), content...))
+		}
+		v := blob.NewVerifier(&chunkReader{b: content, sizes: sizes}, k, size)
+		got, err := io.ReadAll(v)
+		ok := rightKey && (size < 0 || size == int64(len(content)))
+		if ok {
+			if err != nil || !bytes.Equal(got, content) {
+				t.Fatalf("valid content: got %d of %d bytes, error %v", len(got), len(content), err)
+			}
+			return
+		}
+		if crated.ErrorCode(err) != crated.EINVALID {
+			t.Fatalf("invalid content: error %v, want code %s", err, crated.EINVALID)
+		}
+		if len(content) > 0 && len(got) >= len(content) {
+			t.Fatalf("invalid content: handed out %d of %d bytes", len(got), len(content))
+		}
+		if !bytes.Equal(got, content[:len(got)]) {
+			t.Fatal("handed out bytes that differ from the content")
+		}
+	})
+}

@@ -1,6 +1,23 @@
 // Package blobtest is the conformance suite of crated.BlobStore: the
 // behaviour every blob store must have, written once and run by each
 // backend's tests (blob/fs, blob/s3) with a fresh, empty store per subtest.
+//
+// The contract, beyond the interface's comments:
+//   - Keys are exactly 64 lowercase hex digits; any other key, path
+//     traversal included, is EINVALID from every method.
+//   - Put reads r to its end and stores the content only if it hashes to
+//     the key and, when size is not negative, has size bytes; otherwise
+//     EINVALID. A negative size means unknown. Content that is wrong for
+//     an already stored key fails the same way and leaves the blob alone.
+//   - A failing reader or a canceled context fails Put, nothing becomes
+//     visible under the key, and the reader's error stays in the chain
+//     (errors.Is).
+//   - Concurrent Puts of one key all succeed and leave one intact copy.
+//   - Open and Stat of a missing key are ENOTFOUND; Delete of one is fine.
+//   - An opened blob seeks (start, current, end) and serves ranges through
+//     http.ServeContent.
+//   - Walk calls fn for exactly the stored keys, from one goroutine at a
+//     time, and stops with fn's error.
 package blobtest
 
 import (
@@ -301,7 +318,7 @@ func testPutWrongSize(t *testing.T, s crated.BlobStore) {
 
 var errBroken = errors.New("blobtest: reader broke")
 
-// brokenReader returns content up to n bytes, then errBroken.
+// brokenReader returns what r holds, then errBroken where r ends.
 type brokenReader struct {
 	r io.Reader
 }
