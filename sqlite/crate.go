@@ -182,7 +182,7 @@ const insertCrateSQL = `INSERT INTO crates (name, canon_name, description, homep
 
 // insertCrate creates a crate whose only version is maxVersion. A taken
 // canonical name is ECONFLICT.
-func insertCrate(ctx context.Context, tx *tx, c *crated.Crate, row crateRow, maxVersion string) (int64, error) {
+func insertCrate(ctx context.Context, tx *writeTx, c *crated.Crate, row crateRow, maxVersion string) (int64, error) {
 	var id int64
 	err := tx.QueryRowContext(ctx, insertCrateSQL,
 		c.Name, c.CanonName, c.Description, c.Homepage, c.Documentation, c.Repository,
@@ -205,7 +205,7 @@ const insertVersionSQL = `INSERT INTO versions (crate_id, vers, vers_key, sort_k
 
 // insertVersion inserts v and returns its id. A taken version key is
 // ECONFLICT; an unknown crate or publisher is ENOTFOUND.
-func insertVersion(ctx context.Context, tx *tx, v *crated.Version) (int64, error) {
+func insertVersion(ctx context.Context, tx *writeTx, v *crated.Version) (int64, error) {
 	var id int64
 	err := tx.QueryRowContext(ctx, insertVersionSQL,
 		v.CrateID, v.Vers, v.VersKey, v.SortKey, v.Cksum, v.Size, nonNil(v.Entry),
@@ -240,7 +240,7 @@ const updateCrateSQL = `UPDATE crates SET description = ?, homepage = ?, documen
 
 // updateCrate replaces the metadata of an existing crate, recomputes its
 // MaxVersion and returns its name. Name and canonical name never change.
-func updateCrate(ctx context.Context, tx *tx, crateID int64, c *crated.Crate, row crateRow) (string, error) {
+func updateCrate(ctx context.Context, tx *writeTx, crateID int64, c *crated.Crate, row crateRow) (string, error) {
 	var name string
 	err := tx.QueryRowContext(ctx, updateCrateSQL,
 		c.Description, c.Homepage, c.Documentation, c.Repository, row.keywords, row.categories,

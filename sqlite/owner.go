@@ -34,7 +34,7 @@ func (s *Store) CratesOwnedBy(ctx context.Context, userID int64) (_ []*crated.Cr
 }
 
 // crateName returns the name of a crate, ENOTFOUND if there is none.
-func crateName(ctx context.Context, tx *tx, crateID int64) (string, error) {
+func crateName(ctx context.Context, tx *writeTx, crateID int64) (string, error) {
 	var name string
 	err := tx.QueryRowContext(ctx, `SELECT name FROM crates WHERE id = ?`, crateID).Scan(&name)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -44,7 +44,7 @@ func crateName(ctx context.Context, tx *tx, crateID int64) (string, error) {
 }
 
 // userLogin returns the login of a user, ENOTFOUND if there is none.
-func userLogin(ctx context.Context, tx *tx, userID int64) (string, error) {
+func userLogin(ctx context.Context, tx *writeTx, userID int64) (string, error) {
 	var login string
 	err := tx.QueryRowContext(ctx, `SELECT login FROM users WHERE id = ?`, userID).Scan(&login)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -57,7 +57,7 @@ const insertOwnerSQL = `INSERT INTO crate_owners (crate_id, user_id, created_at)
 
 // insertOwner makes a user the first owner of a new crate; an unknown user
 // is ENOTFOUND.
-func insertOwner(ctx context.Context, tx *tx, crateID, userID int64) error {
+func insertOwner(ctx context.Context, tx *writeTx, crateID, userID int64) error {
 	_, err := tx.ExecContext(ctx, insertOwnerSQL, crateID, userID, dbTime(tx.now))
 	if isForeignKey(err) {
 		return crated.Errorf(crated.ENOTFOUND, "user %d does not exist", userID)

@@ -198,14 +198,23 @@ var migrationName = regexp.MustCompile(`^[0-9]{4}_[a-z0-9_]+\.sql$`)
 // migrate applies the embedded migrations that the database has not seen,
 // in name order, in one transaction: a failed upgrade leaves the schema as it
 // was. BEGIN IMMEDIATE makes two processes opening one file at once take
-// turns.
+// turns. A database that has migrations this binary does not know was
+// upgraded by a newer crated, and is refused rather than misread.
 func (s *Store) migrate(ctx context.Context) (err error) {
 	defer crated.Wrap(&err, "migrate")
-	names, err := fs.Glob(migrationFS, "migration/*.sql")
+	paths, err := fs.Glob(migrationFS, "migration/*.sql")
 	if err != nil {
 		return err
 	}
-	sort.Strings(names)
+	sort.Strings(paths)
+	known := map[string]bool{}
+	for _, path := range paths {
+		name := filepath.Base(path)
+		if !migrationName.MatchString(name) {
+			return fmt.Errorf("migration file name %q is not NNNN_name.sql", name)
+		}
+		known[name] = true
+	}
 
 	tx, err := s.write.BeginTx(ctx, nil)
 	if err != nil {
@@ -218,15 +227,23 @@ func (s *Store) migrate(ctx context.Context) (err error) {
 	) STRICT`); err != nil {
 		return err
 	}
-	for _, path := range names {
-		name := filepath.Base(path)
-		if !migrationName.MatchString(name) {
-			return fmt.Errorf("migration file name %q is not NNNN_name.sql", name)
+	applied, err := queryAll(ctx, tx, func(r scanner) (name string, err error) {
+		return name, r.Scan(&name)
+	}, `SELECT name FROM migrations`)
+	if err != nil {
+		return err
+	}
+	done := map[string]bool{}
+	for _, name := range applied {
+		if !known[name] {
+			return crated.Errorf(crated.EINVALID,
+				"the database has migration %s, which this version of crated does not know: it was upgraded by a newer crated", name)
 		}
-		var n int
-		if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM migrations WHERE name = ?", name).Scan(&n); err != nil {
-			return err
-		} else if n > 0 {
+		done[name] = true
+	}
+	for _, path := range paths {
+		name := filepath.Base(path)
+		if done[name] {
 			continue
 		}
 		body, err := migrationFS.ReadFile(path)
@@ -244,10 +261,10 @@ func (s *Store) migrate(ctx context.Context) (err error) {
 	return tx.Commit()
 }
 
-// tx is a write transaction: the exported method that begins it owns it
+// writeTx is a write transaction: the exported method that begins it owns it
 // (defer tx.Rollback(), Commit last), the helpers it calls take it. Its query
 // methods use the store's prepared statement for a query when there is one.
-type tx struct {
+type writeTx struct {
 	*sql.Tx
 	// now is the time of the transaction, from Store.Now: every row it
 	// writes carries the same time.
@@ -257,22 +274,22 @@ type tx struct {
 
 // begin starts a write transaction. The write connection begins it with
 // BEGIN IMMEDIATE.
-func (s *Store) begin(ctx context.Context) (*tx, error) {
+func (s *Store) begin(ctx context.Context) (*writeTx, error) {
 	t, err := s.write.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, err
 	}
-	return &tx{Tx: t, now: s.now(), prepared: s.prepared}, nil
+	return &writeTx{Tx: t, now: s.now(), prepared: s.prepared}, nil
 }
 
-func (t *tx) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+func (t *writeTx) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
 	if st, ok := t.prepared[query]; ok {
 		return t.StmtContext(ctx, st).ExecContext(ctx, args...)
 	}
 	return t.Tx.ExecContext(ctx, query, args...)
 }
 
-func (t *tx) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+func (t *writeTx) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
 	if st, ok := t.prepared[query]; ok {
 		return t.StmtContext(ctx, st).QueryRowContext(ctx, args...)
 	}
@@ -374,7 +391,7 @@ func exists(ctx context.Context, q queryer, query string, args ...any) (bool, er
 const insertAuditSQL = `INSERT INTO audit_log (time, user_id, action, crate, version, detail) VALUES (?, ?, ?, ?, ?, ?)`
 
 // insertAudit records one audit entry by userID at the time of tx.
-func insertAudit(ctx context.Context, tx *tx, userID int64, action, crate, version, detail string) error {
+func insertAudit(ctx context.Context, tx *writeTx, userID int64, action, crate, version, detail string) error {
 	_, err := tx.ExecContext(ctx, insertAuditSQL, dbTime(tx.now), userID, action, crate, version, detail)
 	return err
 }
