@@ -3,16 +3,33 @@ package app
 import (
 	"context"
 	"errors"
+	"fmt"
 
 	"github.com/crated/crated"
+	"github.com/crated/crated/blob/s3"
 	"github.com/crated/crated/config"
 )
 
-// openPostgres and openS3 are the scale-out backends.
+// openPostgres is the scale-out metadata store.
 func openPostgres(ctx context.Context, url string) (crated.Store, error) {
 	return nil, errors.New("db_config.postgres_url: PostgreSQL support is not built yet")
 }
 
+// openS3 is the scale-out blob store.
 func openS3(ctx context.Context, cfg *config.Config) (crated.BlobStore, error) {
-	return nil, errors.New("crate_files_config.s3_bucket: S3 support is not built yet")
+	c := cfg.CrateFiles
+	st, err := s3.New(ctx, s3.Config{
+		Endpoint:          c.S3Endpoint,
+		Region:            c.S3Region,
+		Bucket:            c.S3Bucket,
+		AccessKey:         c.S3AccessKey,
+		SecretKey:         c.S3SecretKey,
+		Prefix:            c.S3Prefix,
+		PathStyle:         c.S3PathStyle,
+		RedirectDownloads: c.S3RedirectDownloads,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("crate_files_config (S3 bucket %q): %w", c.S3Bucket, err)
+	}
+	return st, nil
 }
