@@ -1,0 +1,68 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"strings"
+
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/crated/crated"
+)
+
+// wrap is crated.Wrap after translate: every exported method ends with it.
+func wrap(errp *error, format string, args ...any) {
+	*errp = translate(*errp)
+	crated.Wrap(errp, format, args...)
+}
+
+// translate gives the errors that the methods do not handle themselves a
+// code from the crated vocabulary, by SQLSTATE or error type, never by
+// message text. The driver's error stays in the chain for the logs.
+func translate(err error) error {
+	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	var ce *crated.Error
+	if errors.As(err, &ce) {
+		return err
+	}
+	var code string
+	var msg string
+	if e := pgError(err); e != nil {
+		switch {
+		case e.Code == uniqueViolation:
+			code, msg = crated.ECONFLICT, "this already exists"
+		case e.Code == foreignKeyViolation:
+			code, msg = crated.ENOTFOUND, "this refers to something that does not exist"
+		case e.Code == "22021" || e.Code == "22P05":
+			// character_not_in_repertoire, untranslatable_character:
+			// text with a NUL byte or bytes that are not UTF-8.
+			code, msg = crated.EINVALID, "text must be UTF-8 without NUL characters"
+		case strings.HasPrefix(e.Code, "08"), // connection exception
+			strings.HasPrefix(e.Code, "53"),                         // insufficient resources, too many connections
+			e.Code == "57P01", e.Code == "57P02", e.Code == "57P03", // shutting down, starting up
+			e.Code == "40001", e.Code == "40P01": // serialization failure, deadlock: try again
+			code, msg = crated.EUNAVAILABLE, "the database is busy or unavailable, please try again"
+		default:
+			return err
+		}
+	} else if unreachable(err) {
+		code, msg = crated.EUNAVAILABLE, "the database is unavailable"
+	} else {
+		return err
+	}
+	return fmt.Errorf("%w (%w)", crated.Errorf(code, "%s", msg), err)
+}
+
+// unreachable reports whether err means that no answer came from the server:
+// a failed connection, a network error, a connection closed under the query.
+func unreachable(err error) bool {
+	var connect *pgconn.ConnectError
+	var netErr net.Error
+	return errors.As(err, &connect) || errors.As(err, &netErr) ||
+		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, pgconn.ErrConnClosed)
+}

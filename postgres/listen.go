@@ -1,0 +1,109 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"math/rand/v2"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+)
+
+// Listen settings.
+const (
+	// The wait before reconnecting doubles from minBackoff up to
+	// maxBackoff while the database stays unreachable.
+	minBackoff = 100 * time.Millisecond
+	maxBackoff = 30 * time.Second
+	// idleCheck is how long Listen waits for a notification before it
+	// checks that the connection is still alive: a server that vanished
+	// without closing the TCP connection would otherwise go unnoticed.
+	idleCheck = 30 * time.Second
+)
+
+// Listen calls fn with the canonical name of every crate that a transaction
+// of any replica changed, as soon as that transaction commits, in commit
+// order. It holds one connection of its own, outside the pool, that LISTENs
+// on the crated_changes channel. When that connection breaks, Listen
+// reconnects with exponential backoff and, once it listens again, calls
+// fn("") once: notifications sent meanwhile are lost, so caches must drop
+// everything. fn runs on Listen's goroutine and should be quick. Listen
+// returns nil when ctx ends; it gives up on nothing else.
+func (s *Store) Listen(ctx context.Context, fn func(canon string)) error {
+	missed := false // notifications may have been lost since the last call of fn
+	backoff := minBackoff
+	for {
+		conn, err := s.listenConn(ctx)
+		if err == nil {
+			if missed {
+				fn("")
+				missed = false
+			}
+			backoff = minBackoff
+			err = s.receive(ctx, conn, fn)
+			closeCtx, cancel := context.WithTimeout(context.Background(), time.Second)
+			conn.Close(closeCtx)
+			cancel()
+		}
+		if ctx.Err() != nil {
+			return nil
+		}
+		missed = true
+		// Full jitter: replicas that lost the database together do not
+		// all come back in the same instant.
+		wait := time.Duration(rand.Int64N(int64(backoff))) + minBackoff
+		backoff = min(2*backoff, maxBackoff)
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil
+		case <-t.C:
+		}
+	}
+}
+
+// listenConn connects and starts listening.
+func (s *Store) listenConn(ctx context.Context) (*pgx.Conn, error) {
+	conn, err := pgx.ConnectConfig(ctx, s.listenConfig)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := conn.Exec(ctx, `LISTEN `+changesChannel); err != nil {
+		conn.Close(ctx)
+		return nil, err
+	}
+	if s.listening != nil {
+		s.listening()
+	}
+	return conn, nil
+}
+
+// receive calls fn for each notification until the connection fails or ctx
+// ends.
+func (s *Store) receive(ctx context.Context, conn *pgx.Conn, fn func(canon string)) error {
+	for {
+		waitCtx, cancel := context.WithTimeout(ctx, idleCheck)
+		n, err := conn.WaitForNotification(waitCtx)
+		cancel()
+		switch {
+		case err == nil:
+			fn(n.Payload)
+			continue
+		case ctx.Err() != nil:
+			return ctx.Err()
+		case !errors.Is(err, context.DeadlineExceeded) && !pgconn.Timeout(err):
+			return err
+		}
+		// Quiet for a while: make sure the server is still there. A
+		// notification that arrives meanwhile is kept by pgx for the next
+		// WaitForNotification.
+		pingCtx, cancel := context.WithTimeout(ctx, pingTimeout)
+		err = conn.Ping(pingCtx)
+		cancel()
+		if err != nil {
+			return err
+		}
+	}
+}

@@ -1,0 +1,86 @@
+package postgres
+
+import (
+	"context"
+	"embed"
+	"fmt"
+	"io/fs"
+	"path"
+	"regexp"
+	"sort"
+)
+
+//go:embed migration/*.sql
+var migrationFS embed.FS
+
+var migrationName = regexp.MustCompile(`^[0-9]{4}_[a-z0-9_]+\.sql$`)
+
+// migrationLock is the key of the advisory lock that serializes migrations.
+// Advisory locks are per database, so this only excludes other crated
+// processes migrating the same database. (The bytes of "crated\x00m".)
+const migrationLock int64 = 0x637261746564006d
+
+// Migrate applies the embedded migrations that the database has not seen,
+// in name order, in one transaction: a failed upgrade leaves the schema as it
+// was. The transaction first takes an advisory lock, so replicas starting
+// together take turns: the first applies the migrations, the others then find
+// them recorded in the migrations table and apply nothing. Migrations that
+// the table names but this binary does not know (a newer crated migrated the
+// database) are left alone.
+func (s *Store) Migrate(ctx context.Context) (err error) {
+	defer wrap(&err, "postgres.Migrate")
+	names, err := fs.Glob(migrationFS, "migration/*.sql")
+	if err != nil {
+		return err
+	}
+	sort.Strings(names)
+
+	tx, err := s.begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback(ctx)
+	// Released by the commit or the rollback, even if the process dies.
+	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, migrationLock); err != nil {
+		return err
+	}
+	if _, err := tx.Exec(ctx, `CREATE TABLE IF NOT EXISTS migrations (
+		name       text        NOT NULL PRIMARY KEY,
+		applied_at timestamptz NOT NULL
+	)`); err != nil {
+		return err
+	}
+	applied := map[string]bool{}
+	done, err := queryAll(ctx, tx, func(r scanner) (string, error) {
+		var name string
+		return name, r.Scan(&name)
+	}, `SELECT name FROM migrations`)
+	if err != nil {
+		return err
+	}
+	for _, name := range done {
+		applied[name] = true
+	}
+	for _, file := range names {
+		name := path.Base(file)
+		if !migrationName.MatchString(name) {
+			return fmt.Errorf("migration file name %q is not NNNN_name.sql", name)
+		}
+		if applied[name] {
+			continue
+		}
+		body, err := migrationFS.ReadFile(file)
+		if err != nil {
+			return err
+		}
+		// Without arguments pgx uses the simple protocol, which runs a
+		// file of several statements.
+		if _, err := tx.Exec(ctx, string(body)); err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO migrations (name, applied_at) VALUES ($1, $2)`, name, tx.now); err != nil {
+			return err
+		}
+	}
+	return tx.Commit(ctx)
+}

@@ -1,0 +1,138 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/crated/crated"
+)
+
+const tokenColumns = `id, user_id, hash, sealed, created_at`
+
+func scanToken(r scanner) (*crated.Token, error) {
+	var t crated.Token
+	err := r.Scan(&t.ID, &t.UserID, &t.Hash, &t.Sealed, &t.CreatedAt)
+	t.CreatedAt = t.CreatedAt.UTC()
+	return &t, err
+}
+
+// ReplaceToken makes t the user's only token and returns the previous one,
+// nil if there was none. It sets t.ID and t.CreatedAt.
+func (s *Store) ReplaceToken(ctx context.Context, t *crated.Token) (_ *crated.Token, err error) {
+	// The hash stays out of the error, even the internal one.
+	defer wrap(&err, "postgres.ReplaceToken(user %d)", t.UserID)
+	tx, err := s.begin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback(ctx)
+
+	old, err := scanToken(tx.QueryRow(ctx, `DELETE FROM tokens WHERE user_id = $1 RETURNING `+tokenColumns, t.UserID))
+	if errors.Is(err, pgx.ErrNoRows) {
+		old = nil
+	} else if err != nil {
+		return nil, err
+	}
+	var id int64
+	err = tx.QueryRow(ctx, `INSERT INTO tokens (user_id, hash, sealed, created_at) VALUES ($1, $2, $3, $4) RETURNING id`,
+		t.UserID, t.Hash, nonNil(t.Sealed), tx.now).Scan(&id)
+	switch {
+	case violates(err, uniqueViolation, "tokens_hash_key"):
+		// Another user's token has this hash. Never show the hash.
+		return nil, crated.Errorf(crated.ECONFLICT, "this token is already in use")
+	case violates(err, uniqueViolation, "tokens_user_key"):
+		// A concurrent ReplaceToken for the same user committed its token
+		// between our DELETE and INSERT.
+		return nil, crated.Errorf(crated.ECONFLICT, "the token of user %d was replaced at the same time, please try again", t.UserID)
+	case violates(err, foreignKeyViolation, "tokens_user_fkey"):
+		return nil, userNotFound(t.UserID)
+	case err != nil:
+		return nil, err
+	}
+	if err := insertAudit(ctx, tx, t.UserID, "token_replace", "", "", ""); err != nil {
+		return nil, err
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return nil, err
+	}
+	t.ID, t.CreatedAt = id, tx.now
+	return old, nil
+}
+
+// TokenByHash finds a token by the hash of its string.
+func (s *Store) TokenByHash(ctx context.Context, hash string) (_ *crated.Token, err error) {
+	defer wrap(&err, "postgres.TokenByHash")
+	t, err := scanToken(s.pool.QueryRow(ctx, `SELECT `+tokenColumns+` FROM tokens WHERE hash = $1`, hash))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, crated.Errorf(crated.ENOTFOUND, "no such token")
+	}
+	return t, err
+}
+
+// UserToken returns the user's token.
+func (s *Store) UserToken(ctx context.Context, userID int64) (_ *crated.Token, err error) {
+	defer wrap(&err, "postgres.UserToken(%d)", userID)
+	t, err := scanToken(s.pool.QueryRow(ctx, `SELECT `+tokenColumns+` FROM tokens WHERE user_id = $1`, userID))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, crated.Errorf(crated.ENOTFOUND, "user %d has no token", userID)
+	}
+	return t, err
+}
+
+// RevokeToken deletes the user's token, if there is one.
+func (s *Store) RevokeToken(ctx context.Context, userID int64) (err error) {
+	defer wrap(&err, "postgres.RevokeToken(%d)", userID)
+	_, err = s.pool.Exec(ctx, `DELETE FROM tokens WHERE user_id = $1`, userID)
+	return err
+}
+
+// staleLogins is how long after expiring a login state is deleted by the
+// next PutLoginState; until then TakeLoginState refuses it anyway.
+const staleLogins = time.Hour
+
+// PutLoginState stores a pending OpenID login, and forgets logins that
+// expired long ago and were never completed.
+func (s *Store) PutLoginState(ctx context.Context, st *crated.LoginState) (err error) {
+	defer wrap(&err, "postgres.PutLoginState")
+	tx, err := s.begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback(ctx)
+	if _, err := tx.Exec(ctx, `DELETE FROM login_states WHERE expires_at < $1`, tx.now.Add(-staleLogins)); err != nil {
+		return err
+	}
+	_, err = tx.Exec(ctx, `INSERT INTO login_states (key, nonce, pkce_verifier, kind, expires_at)
+		VALUES ($1, $2, $3, $4, $5)`, st.Key, st.Nonce, st.PKCEVerifier, st.Kind, st.ExpiresAt)
+	if violates(err, uniqueViolation, "login_states_pkey") {
+		return crated.Errorf(crated.ECONFLICT, "this login is already pending")
+	} else if err != nil {
+		return err
+	}
+	return tx.Commit(ctx)
+}
+
+// TakeLoginState deletes and returns a pending login. A login that does not
+// exist, was taken already or has expired at now is ENOTFOUND; an expired one
+// is deleted too. The DELETE makes a state single use even when two replicas
+// receive the same callback: only one of them gets the row.
+func (s *Store) TakeLoginState(ctx context.Context, key string, now time.Time) (_ *crated.LoginState, err error) {
+	defer wrap(&err, "postgres.TakeLoginState")
+	st := crated.LoginState{Key: key}
+	err = s.pool.QueryRow(ctx, `DELETE FROM login_states WHERE key = $1
+		RETURNING nonce, pkce_verifier, kind, expires_at`, key).Scan(&st.Nonce, &st.PKCEVerifier, &st.Kind, &st.ExpiresAt)
+	notFound := crated.Errorf(crated.ENOTFOUND, "this login has expired or was already used, please start again")
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, notFound
+	} else if err != nil {
+		return nil, err
+	}
+	st.ExpiresAt = st.ExpiresAt.UTC()
+	if !now.Before(st.ExpiresAt) {
+		return nil, notFound
+	}
+	return &st, nil
+}

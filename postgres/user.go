@@ -1,0 +1,113 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/crated/crated"
+)
+
+const userColumns = `id, login, name, email, password_hash, issuer, subject, admin, created_at`
+
+func scanUser(r scanner) (*crated.User, error) {
+	var u crated.User
+	err := r.Scan(&u.ID, &u.Login, &u.Name, &u.Email, &u.PasswordHash, &u.Issuer, &u.Subject, &u.Admin, &u.CreatedAt)
+	u.CreatedAt = u.CreatedAt.UTC()
+	return &u, err
+}
+
+func userNotFound(id int64) error {
+	return crated.Errorf(crated.ENOTFOUND, "user %d does not exist", id)
+}
+
+// loginTaken is the conflict error for a login in use.
+func loginTaken(login string) error {
+	return crated.Errorf(crated.ECONFLICT, "the login `%s` is already taken", login)
+}
+
+// CreateUser inserts u and sets its ID and CreatedAt. A taken login or
+// OpenID identity is ECONFLICT.
+func (s *Store) CreateUser(ctx context.Context, u *crated.User) (err error) {
+	defer wrap(&err, "postgres.CreateUser(%q)", u.Login)
+	now := s.now()
+	var id int64
+	// One statement: its own transaction.
+	err = s.pool.QueryRow(ctx, `INSERT INTO users (login, name, email, password_hash, issuer, subject, admin, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id`,
+		u.Login, u.Name, u.Email, u.PasswordHash, u.Issuer, u.Subject, u.Admin, now).Scan(&id)
+	switch {
+	case violates(err, uniqueViolation, "users_login_key"):
+		return loginTaken(u.Login)
+	case violates(err, uniqueViolation, "users_identity_key"):
+		// The subject is an opaque identifier of the provider: keep it
+		// out of messages.
+		return crated.Errorf(crated.ECONFLICT, "this %s account is already linked to another user", u.Issuer)
+	case err != nil:
+		return err
+	}
+	u.ID, u.CreatedAt = id, now
+	return nil
+}
+
+// UpdateUser writes u's Login, Name, Email, PasswordHash and Admin.
+func (s *Store) UpdateUser(ctx context.Context, u *crated.User) (err error) {
+	defer wrap(&err, "postgres.UpdateUser(%d)", u.ID)
+	tag, err := s.pool.Exec(ctx, `UPDATE users SET login = $1, name = $2, email = $3, password_hash = $4, admin = $5
+		WHERE id = $6`, u.Login, u.Name, u.Email, u.PasswordHash, u.Admin, u.ID)
+	if violates(err, uniqueViolation, "users_login_key") {
+		return loginTaken(u.Login)
+	} else if err != nil {
+		return err
+	}
+	if tag.RowsAffected() == 0 {
+		return userNotFound(u.ID)
+	}
+	return nil
+}
+
+// userBy returns the one user selected by where, or notFound.
+func (s *Store) userBy(ctx context.Context, notFound error, where string, args ...any) (*crated.User, error) {
+	u, err := scanUser(s.pool.QueryRow(ctx, `SELECT `+userColumns+` FROM users WHERE `+where, args...))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, notFound
+	}
+	return u, err
+}
+
+// UserByID finds a user by id.
+func (s *Store) UserByID(ctx context.Context, id int64) (_ *crated.User, err error) {
+	defer wrap(&err, "postgres.UserByID(%d)", id)
+	return s.userBy(ctx, userNotFound(id), `id = $1`, id)
+}
+
+// UserByLogin finds a user by login.
+func (s *Store) UserByLogin(ctx context.Context, login string) (_ *crated.User, err error) {
+	defer wrap(&err, "postgres.UserByLogin(%q)", login)
+	return s.userBy(ctx, crated.Errorf(crated.ENOTFOUND, "user `%s` does not exist", login), `login = $1`, login)
+}
+
+// UserByIdentity finds an OpenID user by issuer and subject. An empty subject
+// matches nobody.
+func (s *Store) UserByIdentity(ctx context.Context, issuer, subject string) (_ *crated.User, err error) {
+	defer wrap(&err, "postgres.UserByIdentity(%q)", issuer)
+	notFound := crated.Errorf(crated.ENOTFOUND, "no user is linked to this %s account", issuer)
+	if subject == "" {
+		return nil, notFound
+	}
+	// The repeated condition lets the planner use the partial unique index.
+	return s.userBy(ctx, notFound, `issuer = $1 AND subject = $2 AND subject <> ''`, issuer, subject)
+}
+
+// UsersByName lists users whose login or bare name equals name, by login.
+func (s *Store) UsersByName(ctx context.Context, name string) (_ []*crated.User, err error) {
+	defer wrap(&err, "postgres.UsersByName(%q)", name)
+	return queryAll(ctx, s.pool, scanUser, `SELECT `+userColumns+` FROM users WHERE login = $1 OR name = $1 ORDER BY login`, name)
+}
+
+// ListUsers lists every user by login.
+func (s *Store) ListUsers(ctx context.Context) (_ []*crated.User, err error) {
+	defer wrap(&err, "postgres.ListUsers")
+	return queryAll(ctx, s.pool, scanUser, `SELECT `+userColumns+` FROM users ORDER BY login`)
+}
