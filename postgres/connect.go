@@ -45,6 +45,9 @@ func poolConfig(rawURL string) (*pgxpool.Config, error) {
 	if strings.TrimSpace(rawURL) == "" {
 		return nil, crated.Errorf(crated.EINVALID, "%s is empty", configKey)
 	}
+	if m := urlScheme.FindStringSubmatch(rawURL); m != nil && m[1] != "postgres" && m[1] != "postgresql" {
+		return nil, crated.Errorf(crated.EINVALID, "%s must start with postgres:// or postgresql://, not %s://", configKey, m[1])
+	}
 	cfg, err := pgxpool.ParseConfig(rawURL)
 	if err != nil {
 		return nil, parseError(rawURL, err)
@@ -158,6 +161,10 @@ func serverName(c *pgx.ConnConfig) string {
 	}
 	return net.JoinHostPort(c.Host, strconv.Itoa(int(c.Port)))
 }
+
+// urlScheme finds the scheme of a URL (and nothing in a key=value string,
+// whose password may contain "://").
+var urlScheme = regexp.MustCompile(`^([A-Za-z][A-Za-z0-9+.-]*)://`)
 
 // keywordPassword finds the password of a key=value connection string.
 var keywordPassword = regexp.MustCompile(`password\s*=\s*('(?:[^'\\]|\\.)*'|\S+)`)

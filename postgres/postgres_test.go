@@ -21,6 +21,7 @@ import (
 const urlEnv = "CRATED_TEST_POSTGRES_URL"
 
 func TestStore(t *testing.T) {
+	serverURL(t) // skip once, not in every subtest
 	storetest.Run(t, func(t *testing.T) crated.Store { return open(t, freshDatabase(t)) })
 }
 
