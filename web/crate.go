@@ -59,8 +59,7 @@ type dependency struct {
 
 // depGroup is the dependencies of one kind.
 type depGroup struct {
-	Kind  string // "Dependencies", "Build dependencies", "Dev dependencies"
-	Slug  string
+	Kind  string // "Normal", "Build", "Dev"
 	Items []dependency
 }
 
@@ -94,9 +93,9 @@ func parseEntry(line []byte, crateURL func(string) string) ([]depGroup, []featur
 // groupDeps sorts dependencies by kind, then by name.
 func groupDeps(deps []indexDep, crateURL func(string) string) []depGroup {
 	groups := []depGroup{
-		{Kind: "Dependencies", Slug: "normal"},
-		{Kind: "Build dependencies", Slug: "build"},
-		{Kind: "Dev dependencies", Slug: "dev"},
+		{Kind: "Normal"},
+		{Kind: "Build"},
+		{Kind: "Dev"},
 	}
 	for _, d := range deps {
 		dep := dependency{Name: d.Name, Req: d.Req, Optional: d.Optional, Features: d.Features}

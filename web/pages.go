@@ -31,6 +31,7 @@ type homePage struct {
 
 func (ui *UI) handleHome(w http.ResponseWriter, r *http.Request) error {
 	p := homePage{common: ui.common(r, "")}
+	p.HideSearch = true
 	if ui.cfg.AuthRequired {
 		ui.render(w, r, http.StatusOK, "private", privatePage{common: p.common})
 		return nil

@@ -182,6 +182,9 @@ type common struct {
 	Title string
 	// Query fills the search box of the header.
 	Query string
+	// HideSearch drops the header's search box from pages that have a
+	// bigger one.
+	HideSearch bool
 }
 
 // site describes the registry to the templates.

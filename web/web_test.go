@@ -386,18 +386,18 @@ func TestCratePage(t *testing.T) {
 		"<h1>Foo-Bar <span", "A fast bar for your foo",
 		`<a href="/search?q=bar">#bar</a>`, `<a href="/search?q=speed">#speed</a>`,
 		// links: only http(s) ones are links, the others are plain text
-		`<a href="https://git.example.com/acme/foo-bar" rel="nofollow noopener">git.example.com/acme/foo-bar</a>`,
+		`<span class="label">Repository</span><a href="https://git.example.com/acme/foo-bar" rel="nofollow noopener">git.example.com/acme/foo-bar</a>`,
 		`<span class="muted">javascript:alert('homepage')</span>`,
 		`<span class="muted">ftp://docs.example.com/foo-bar</span>`,
 		// manifest extras
 		"<dt>License</dt><dd>MIT OR Apache-2.0</dd>", "<dt>Rust version</dt><dd>1.70 or newer</dd>",
 		"<code>foobar</code>", "<li>Alice Liddell <alice@example.com></li>",
 		// owners and publisher
-		"<li>alice</li>", "by gitlab.com:bob",
+		"<li>alice</li>", "<dt>Published by</dt><dd>gitlab.com:bob</dd>",
 		// dependencies by kind, renamed, optional, target, other registry
-		"<h3>Dependencies <span class=\"count\">3</span></h3>",
-		"<h3>Build dependencies <span class=\"count\">1</span></h3>",
-		"<h3>Dev dependencies <span class=\"count\">1</span></h3>",
+		"<h3>Normal <span class=\"count\">3</span></h3>",
+		"<h3>Build <span class=\"count\">1</span></h3>",
+		"<h3>Dev <span class=\"count\">1</span></h3>",
 		`<a class="dep-name" href="/crates/serde">serde</a>`, `<code class="req">^1</code>`, "features: derive",
 		`<a class="dep-name" href="/crates/serde_json">serde_json</a>`, ">optional</span>", ">as json</span>",
 		`<a class="dep-name" href="/crates/cc">cc</a>`,
