@@ -26,6 +26,7 @@ import (
 	"github.com/crated/crated/oidc"
 	"github.com/crated/crated/registry"
 	"github.com/crated/crated/sqlite"
+	"github.com/crated/crated/web"
 )
 
 // Main is one running crated.
@@ -165,6 +166,12 @@ func (m *Main) Open(ctx context.Context) (err error) {
 		OpenIDLogin:   cfg.OpenID != nil,
 		Ready:         m.ready,
 	}, m.Logger)
+
+	web.New(m.Store, web.Config{
+		BaseURL:      m.URL,
+		AuthRequired: cfg.Server.AuthRequired,
+		OpenIDLogin:  cfg.OpenID != nil,
+	}, m.Logger).Routes(m.HTTP.Mux())
 
 	if o := cfg.OpenID; o != nil {
 		login, err := oidc.New(ctx, oidc.Config{

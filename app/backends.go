@@ -2,17 +2,21 @@ package app
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
 	"github.com/crated/crated"
 	"github.com/crated/crated/blob/s3"
 	"github.com/crated/crated/config"
+	"github.com/crated/crated/postgres"
 )
 
 // openPostgres is the scale-out metadata store.
 func openPostgres(ctx context.Context, url string) (crated.Store, error) {
-	return nil, errors.New("db_config.postgres_url: PostgreSQL support is not built yet")
+	st, err := postgres.Open(ctx, url)
+	if err != nil {
+		return nil, fmt.Errorf("db_config.postgres_url: %w", err)
+	}
+	return st, nil
 }
 
 // openS3 is the scale-out blob store.
