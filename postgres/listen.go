@@ -16,10 +16,10 @@ const (
 	// maxBackoff while the database stays unreachable.
 	minBackoff = 100 * time.Millisecond
 	maxBackoff = 30 * time.Second
-	// idleCheck is how long Listen waits for a notification before it
-	// checks that the connection is still alive: a server that vanished
+	// defaultIdleCheck is how long Listen waits for a notification before
+	// it checks that the connection is still alive: a server that vanished
 	// without closing the TCP connection would otherwise go unnoticed.
-	idleCheck = 30 * time.Second
+	defaultIdleCheck = 30 * time.Second
 )
 
 // Listen calls fn with the canonical name of every crate that a transaction
@@ -84,7 +84,7 @@ func (s *Store) listenConn(ctx context.Context) (*pgx.Conn, error) {
 // ends.
 func (s *Store) receive(ctx context.Context, conn *pgx.Conn, fn func(canon string)) error {
 	for {
-		waitCtx, cancel := context.WithTimeout(ctx, idleCheck)
+		waitCtx, cancel := context.WithTimeout(ctx, s.idleCheck)
 		n, err := conn.WaitForNotification(waitCtx)
 		cancel()
 		switch {

@@ -28,7 +28,9 @@ type listener struct {
 	done      chan error
 }
 
-func startListener(t *testing.T, dbURL string) *listener {
+// startListener starts Listen on a new store, after applying the options to
+// it, and waits until it listens.
+func startListener(t *testing.T, dbURL string, options ...func(*postgres.Store)) *listener {
 	t.Helper()
 	l := &listener{
 		store:     open(t, dbURL),
@@ -37,6 +39,9 @@ func startListener(t *testing.T, dbURL string) *listener {
 		done:      make(chan error, 1),
 	}
 	postgres.SetListening(l.store, func() { l.listening <- struct{}{} })
+	for _, o := range options {
+		o(l.store)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	l.cancel = cancel
 	go func() {
@@ -195,5 +200,44 @@ func TestListenReconnects(t *testing.T) {
 	}
 	if ch := l.next(t); ch != (change{"after", "1.0.0"}) {
 		t.Errorf("notification after reconnecting = %v, want {after 1.0.0}", ch)
+	}
+}
+
+// TestListenIdleCheck makes Listen check its connection between
+// notifications all the time: the checks must not lose the connection nor a
+// notification.
+func TestListenIdleCheck(t *testing.T) {
+	dbURL := freshDatabase(t)
+	l := startListener(t, dbURL, func(s *postgres.Store) { postgres.SetIdleCheck(s, time.Millisecond) })
+	w := open(t, dbURL)
+	alice := createUser(t, w, "alice")
+
+	// Wait until the listener's connection has run a liveness check (pgx's
+	// Ping sends "-- ping").
+	admin := adminConn(t, dbURL)
+	deadline := time.Now().Add(wait)
+	for {
+		var pinged bool
+		if err := admin.QueryRow(t.Context(), `SELECT EXISTS (SELECT 1 FROM pg_stat_activity
+			WHERE datname = current_database() AND application_name = 'crated-listener' AND query = '-- ping')`).
+			Scan(&pinged); err != nil {
+			t.Fatal(err)
+		}
+		if pinged {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the listener never checked its connection")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	for i := range 5 {
+		name := fmt.Sprintf("quiet%d", i)
+		if _, err := w.PublishVersion(t.Context(), newVersion(0, name, "1.0.0", alice.ID)); err != nil {
+			t.Fatal(err)
+		}
+		if ch := l.next(t); ch != (change{name, "1.0.0"}) {
+			t.Fatalf("notification %v, want {%s 1.0.0} (and no reconnection)", ch, name)
+		}
 	}
 }

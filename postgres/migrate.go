@@ -8,6 +8,8 @@ import (
 	"path"
 	"regexp"
 	"sort"
+
+	"github.com/crated/crated"
 )
 
 //go:embed migration/*.sql
@@ -48,7 +50,7 @@ func (s *Store) Migrate(ctx context.Context) (err error) {
 		name       text        NOT NULL PRIMARY KEY,
 		applied_at timestamptz NOT NULL
 	)`); err != nil {
-		return err
+		return s.migrateError(err)
 	}
 	applied := map[string]bool{}
 	done, err := queryAll(ctx, tx, func(r scanner) (string, error) {
@@ -76,11 +78,24 @@ func (s *Store) Migrate(ctx context.Context) (err error) {
 		// Without arguments pgx uses the simple protocol, which runs a
 		// file of several statements.
 		if _, err := tx.Exec(ctx, string(body)); err != nil {
-			return fmt.Errorf("%s: %w", name, err)
+			return fmt.Errorf("%s: %w", name, s.migrateError(err))
 		}
 		if _, err := tx.Exec(ctx, `INSERT INTO migrations (name, applied_at) VALUES ($1, $2)`, name, tx.now); err != nil {
 			return err
 		}
 	}
 	return tx.Commit(ctx)
+}
+
+// migrateError explains the usual reason why a schema change fails: since
+// PostgreSQL 15 only the owner of a database may create tables in its public
+// schema.
+func (s *Store) migrateError(err error) error {
+	if e := pgError(err); e != nil && e.Code == "42501" { // insufficient_privilege
+		return fmt.Errorf("%w (%w)", crated.Errorf(crated.EINVALID,
+			"%s: user %q may not create the tables of crated in database %q: %s; "+
+				"make the user the owner of the database (ALTER DATABASE ... OWNER TO ...) or grant it CREATE on the schema",
+			configKey, s.listenConfig.User, s.listenConfig.Database, e.Message), err)
+	}
+	return err
 }

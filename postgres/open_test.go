@@ -1,6 +1,8 @@
 package postgres_test
 
 import (
+	"context"
+	"fmt"
 	"net"
 	"net/url"
 	"strconv"
@@ -28,6 +30,7 @@ func checkOpenError(t *testing.T, rawURL, code string, want ...string) {
 		t.Errorf("error code %q (%v), want %q", got, err, code)
 	}
 	msg := crated.ErrorMessage(err)
+	t.Logf("Open: %s", msg)
 	for _, w := range append([]string{"db_config.postgres_url"}, want...) {
 		if !strings.Contains(msg, w) {
 			t.Errorf("message %q does not contain %q", msg, w)
@@ -100,4 +103,36 @@ func TestOpenRefused(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { checkOpenError(t, tt.url, crated.EINVALID, tt.want...) })
 	}
+
+	t.Run("MayNotCreateTables", func(t *testing.T) {
+		// A role that may connect but not create tables, as any role that
+		// does not own the database on PostgreSQL 15 and later (the REVOKE
+		// makes it so on older servers).
+		dbURL := freshDatabase(t)
+		role := strings.TrimPrefix(mustParse(t, dbURL).Path, "/") + "_role"
+		admin := adminConn(t, dbURL)
+		if _, err := admin.Exec(t.Context(), "CREATE ROLE "+role+" LOGIN"); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			if _, err := admin.Exec(context.Background(), "DROP ROLE "+role); err != nil {
+				t.Errorf("DROP ROLE %s: %v", role, err)
+			}
+		})
+		if _, err := admin.Exec(t.Context(), "REVOKE CREATE ON SCHEMA public FROM PUBLIC"); err != nil {
+			t.Fatal(err)
+		}
+		u := mustParse(t, dbURL)
+		u.User = url.UserPassword(role, password)
+		checkOpenError(t, u.String(), crated.EINVALID, fmt.Sprintf("user %q may not create", role), "OWNER TO")
+	})
+}
+
+func mustParse(t *testing.T, rawURL string) *url.URL {
+	t.Helper()
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
 }

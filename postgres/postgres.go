@@ -65,6 +65,8 @@ type Store struct {
 	// listening, if set, is called each time Listen's LISTEN is in place
 	// (tests wait for it).
 	listening func()
+	// idleCheck is defaultIdleCheck; tests shorten it.
+	idleCheck time.Duration
 }
 
 // Open connects to the PostgreSQL database at url (postgres://... or a
@@ -86,7 +88,7 @@ func Open(ctx context.Context, url string) (_ *Store, err error) {
 		pool.Close()
 		return nil, connectError(url, cfg.ConnConfig, err)
 	}
-	s := &Store{Now: time.Now, pool: pool, listenConfig: listenConfig(cfg.ConnConfig)}
+	s := &Store{Now: time.Now, pool: pool, listenConfig: listenConfig(cfg.ConnConfig), idleCheck: defaultIdleCheck}
 	if err := s.Migrate(ctx); err != nil {
 		pool.Close()
 		return nil, err
