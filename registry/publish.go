@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"sort"
-	"strings"
 
 	"github.com/crated/crated"
 	"github.com/crated/crated/cargo"
@@ -51,7 +50,13 @@ func (s *Service) Publish(ctx context.Context, u *crated.User, body io.Reader) (
 	if err != nil {
 		return nil, err
 	}
-	if _, err := cargo.InspectCrate(tarball, meta.Name, meta.Vers, lim); err != nil {
+	pkg, err := cargo.InspectCrate(tarball, meta.Name, meta.Vers, lim)
+	if err != nil {
+		return nil, err
+	}
+	// The index is built from the metadata: refuse metadata that says
+	// something other than the crate's own Cargo.toml.
+	if err := cargo.CheckManifest(meta, &pkg.Manifest, s.cfg.IndexURLs); err != nil {
 		return nil, err
 	}
 	sum := sha256.Sum256(tarball)
@@ -132,7 +137,7 @@ func (s *Service) missingDeps(ctx context.Context, meta *cargo.NewCrate) ([]stri
 	warnings := []string{}
 	seen := map[string]bool{}
 	for _, d := range meta.Deps {
-		if d.Registry != nil && !s.isOwnIndex(*d.Registry) {
+		if d.Registry != nil && !cargo.IsOwnIndexURL(*d.Registry, s.cfg.IndexURLs) {
 			continue
 		}
 		canon := cargo.CanonicalName(d.Name)
@@ -149,16 +154,6 @@ func (s *Service) missingDeps(ctx context.Context, meta *cargo.NewCrate) ([]stri
 	}
 	sort.Strings(warnings)
 	return warnings, nil
-}
-
-func (s *Service) isOwnIndex(url string) bool {
-	norm := func(u string) string { return strings.TrimSuffix(strings.TrimPrefix(u, "sparse+"), "/") }
-	for _, own := range s.cfg.IndexURLs {
-		if norm(own) == norm(url) {
-			return true
-		}
-	}
-	return false
 }
 
 // manifestJSON keeps the metadata the index does not carry, for the web UI
