@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -71,7 +72,9 @@ func poolConfig(rawURL string) (*pgxpool.Config, error) {
 	if !set("pool_max_conn_lifetime_jitter") {
 		cfg.MaxConnLifetimeJitter = maxConnLifetimeJitter
 	}
-	cfg.PingTimeout = pingTimeout
+	if !set("pool_ping_timeout") {
+		cfg.PingTimeout = pingTimeout
+	}
 	if cfg.ConnConfig.ConnectTimeout == 0 {
 		cfg.ConnConfig.ConnectTimeout = defaultConnectTimeout
 	}
@@ -166,38 +169,47 @@ func serverName(c *pgx.ConnConfig) string {
 // whose password may contain "://").
 var urlScheme = regexp.MustCompile(`^([A-Za-z][A-Za-z0-9+.-]*)://`)
 
-// keywordPassword finds the password of a key=value connection string.
-var keywordPassword = regexp.MustCompile(`password\s*=\s*('(?:[^'\\]|\\.)*'|\S+)`)
+// keywordPassword finds the password of a key=value connection string,
+// queryPassword the one in the query of a URL.
+var (
+	keywordPassword = regexp.MustCompile(`password\s*=\s*('(?:[^'\\]|\\.)*'|\S+)`)
+	queryPassword   = regexp.MustCompile(`[?&]password=([^&#]*)`)
+)
 
 // passwords lists the spellings of the password that rawURL holds, found
-// even in a URL too broken to parse, so that scrub can remove them.
+// even in a URL too broken to parse, longest first.
 func passwords(rawURL string) []string {
 	var out []string
-	if _, rest, ok := strings.Cut(rawURL, "://"); ok {
-		// The authority ends at the first '/', '?' or '#' after the last
-		// '@' that precedes them; the user info is before that '@'.
+	if urlScheme.MatchString(rawURL) {
+		_, rest, _ := strings.Cut(rawURL, "://")
+		// The authority ends at the first '/', '?' or '#'; the user info
+		// is what precedes its last '@'.
 		authority := rest
 		if i := strings.IndexAny(authority, "/?#"); i >= 0 {
 			authority = authority[:i]
 		}
 		if at := strings.LastIndex(authority, "@"); at >= 0 {
-			if _, pw, ok := strings.Cut(authority[:at], ":"); ok && pw != "" {
+			if _, pw, ok := strings.Cut(authority[:at], ":"); ok {
 				out = append(out, pw)
 				if u, err := url.PathUnescape(pw); err == nil {
 					out = append(out, u)
 				}
 			}
 		}
-		if u, err := url.Parse(rawURL); err == nil {
-			if pw := u.Query().Get("password"); pw != "" {
-				out = append(out, pw, url.QueryEscape(pw))
+		for _, m := range queryPassword.FindAllStringSubmatch(rawURL, -1) {
+			out = append(out, m[1])
+			if u, err := url.QueryUnescape(m[1]); err == nil {
+				out = append(out, u)
 			}
 		}
+	} else {
+		for _, m := range keywordPassword.FindAllStringSubmatch(rawURL, -1) {
+			out = append(out, m[1], strings.Trim(m[1], "'"))
+		}
 	}
-	for _, m := range keywordPassword.FindAllStringSubmatch(rawURL, -1) {
-		pw := m[1]
-		out = append(out, pw, strings.Trim(pw, "'"))
-	}
+	// Longest first, so that a shorter spelling replaced first cannot
+	// leave the rest of a longer one behind.
+	slices.SortFunc(out, func(a, b string) int { return len(b) - len(a) })
 	return out
 }
 

@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"math/rand/v2"
 	"time"
 
@@ -31,12 +32,17 @@ const (
 // everything. fn runs on Listen's goroutine and should be quick. Listen
 // returns nil when ctx ends; it gives up on nothing else.
 func (s *Store) Listen(ctx context.Context, fn func(canon string)) error {
+	log := s.Logger
+	if log == nil {
+		log = slog.Default()
+	}
 	missed := false // notifications may have been lost since the last call of fn
 	backoff := minBackoff
 	for {
 		conn, err := s.listenConn(ctx)
 		if err == nil {
 			if missed {
+				log.Info("postgres: listening for crate changes again; caches are dropped")
 				fn("")
 				missed = false
 			}
@@ -54,6 +60,7 @@ func (s *Store) Listen(ctx context.Context, fn func(canon string)) error {
 		// all come back in the same instant.
 		wait := time.Duration(rand.Int64N(int64(backoff))) + minBackoff
 		backoff = min(2*backoff, maxBackoff)
+		log.Warn("postgres: no connection for crate change notifications; retrying", "err", err, "retry_in", wait)
 		t := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():

@@ -37,6 +37,7 @@ package postgres
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -57,6 +58,9 @@ type Store struct {
 	// before the store is used. Every row a transaction writes carries the
 	// same time from it.
 	Now func() time.Time
+	// Logger receives Listen's reports on its connection; nil means
+	// slog.Default(). Set it before calling Listen.
+	Logger *slog.Logger
 
 	pool *pgxpool.Pool
 	// listenConfig connects Listen's dedicated connection, outside the pool
