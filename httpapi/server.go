@@ -146,8 +146,9 @@ func (s *Server) routes() {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
 	m.HandleFunc("GET /readyz", s.handle(s.handleReady))
-	m.HandleFunc("/api/", s.handle(func(w http.ResponseWriter, r *http.Request) error {
-		return crated.Errorf(crated.ENOTFOUND, "no such API endpoint: %s %s", r.Method, r.URL.Path)
+	// Anything else gets cargo's error body too, not net/http's text.
+	m.HandleFunc("/", s.handle(func(w http.ResponseWriter, r *http.Request) error {
+		return crated.Errorf(crated.ENOTFOUND, "not found: %s %s", r.Method, r.URL.Path)
 	}))
 }
 

@@ -40,6 +40,9 @@ func HashToken(token string) string {
 // form that CI tools and crates.io clients send.
 func tokenFromHeader(h string) string {
 	h = strings.TrimSpace(h)
+	if strings.EqualFold(h, "bearer") {
+		return ""
+	}
 	if len(h) > 7 && strings.EqualFold(h[:7], "bearer ") {
 		h = strings.TrimSpace(h[7:])
 	}
