@@ -133,6 +133,8 @@ func (s *Store) PublishVersion(ctx context.Context, nv *crated.NewVersion) (_ *c
 		// The only version is the highest one.
 		v.CrateID, err = insertCrate(ctx, tx, &nv.Crate, v.Vers)
 		if violates(err, uniqueViolation, "crates_canon_name_key") {
+			// The transaction is aborted: end it now, so that the
+			// message's query does not hold two connections at once.
 			tx.Rollback(ctx)
 			return nil, s.crateTaken(ctx, canon)
 		} else if err != nil {

@@ -131,6 +131,67 @@ func TestReplicasRace(t *testing.T) {
 		}
 	})
 
+	// Derived values stay right when two replicas change one crate at once:
+	// each transaction works on the crate's locked row.
+	const rounds = 10
+	t.Run("YankWhilePublishing", func(t *testing.T) {
+		for r := range rounds {
+			name := fmt.Sprintf("yanky%d", r)
+			v1, err := replicas[0].PublishVersion(ctx, newVersion(0, name, "1.0.0", alice.ID))
+			if err != nil {
+				t.Fatal(err)
+			}
+			v2, err := replicas[0].PublishVersion(ctx, newVersion(v1.CrateID, name, "2.0.0", alice.ID))
+			if err != nil {
+				t.Fatal(err)
+			}
+			errs := race(2, func(i int) error {
+				if i == 0 {
+					return replicas[0].SetYanked(ctx, v2.ID, true, alice.ID)
+				}
+				_, err := replicas[1].PublishVersion(ctx, newVersion(v1.CrateID, name, "1.5.0", alice.ID))
+				return err
+			})
+			if errs[0] != nil || errs[1] != nil {
+				t.Fatalf("yank, publish: %v, %v", errs[0], errs[1])
+			}
+			if c, err := replicas[1].CrateByName(ctx, name); err != nil || c.MaxVersion != "1.5.0" {
+				t.Errorf("round %d: MaxVersion = %q, %v, want 1.5.0", r, c.MaxVersion, err)
+			}
+		}
+	})
+
+	t.Run("RemoveOwners", func(t *testing.T) {
+		bob := createUser(t, replicas[0], "bob")
+		for r := range rounds {
+			v, err := replicas[0].PublishVersion(ctx, newVersion(0, fmt.Sprintf("owned%d", r), "1.0.0", alice.ID))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := replicas[0].AddOwners(ctx, v.CrateID, []int64{bob.ID}, alice.ID); err != nil {
+				t.Fatal(err)
+			}
+			// Each replica removes a different owner: only one may succeed.
+			errs := race(2, func(i int) error {
+				return replicas[i].RemoveOwners(ctx, v.CrateID, []int64{[]int64{alice.ID, bob.ID}[i]}, alice.ID)
+			})
+			ok := 0
+			for i, err := range errs {
+				switch crated.ErrorCode(err) {
+				case "":
+					ok++
+				case crated.EINVALID:
+				default:
+					t.Errorf("round %d: RemoveOwners %d: %v, want success or EINVALID", r, i, err)
+				}
+			}
+			owners, err := replicas[1].Owners(ctx, v.CrateID)
+			if ok != 1 || err != nil || len(owners) != 1 {
+				t.Errorf("round %d: %d removals succeeded, %d owners left (%v), want 1 and 1", r, ok, len(owners), err)
+			}
+		}
+	})
+
 	t.Run("NewCrate", func(t *testing.T) {
 		errs := race(n, func(i int) error {
 			name := []string{"new-crate", "new_crate", "New-Crate"}[i%3]
