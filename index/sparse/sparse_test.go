@@ -1,0 +1,175 @@
+package sparse_test
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/crated/crated"
+	"github.com/crated/crated/cargo"
+	"github.com/crated/crated/index/sparse"
+	"github.com/crated/crated/sqlite"
+)
+
+func openStore(t *testing.T) *sqlite.Store {
+	t.Helper()
+	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
+}
+
+// publish stores one version with a realistic index line.
+func publish(t *testing.T, st crated.Store, owner int64, name, vers string) *crated.Version {
+	t.Helper()
+	ctx := context.Background()
+	v, err := cargo.ParseVersion(vers)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cksum := fmt.Sprintf("%064x", len(name)*1000+len(vers))
+	line := fmt.Sprintf(`{"name":%q,"vers":%q,"deps":[],"cksum":%q,"features":{},"yanked":false}`, name, vers, cksum)
+	nv := &crated.NewVersion{
+		Crate:   crated.Crate{Name: name, CanonName: cargo.CanonicalName(name)},
+		Version: crated.Version{Vers: vers, VersKey: v.Key(), SortKey: v.SortKey(), Cksum: cksum, Entry: []byte(line), PublishedBy: owner},
+		OwnerID: owner,
+	}
+	if c, err := st.CrateByName(ctx, cargo.CanonicalName(name)); err == nil {
+		nv.CrateID = c.ID
+	}
+	out, err := st.PublishVersion(ctx, nv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func user(t *testing.T, st crated.Store) int64 {
+	u := &crated.User{Login: "alice", Name: "alice"}
+	if err := st.CreateUser(context.Background(), u); err != nil {
+		t.Fatal(err)
+	}
+	return u.ID
+}
+
+func TestLookupRendersAndCaches(t *testing.T) {
+	ctx := context.Background()
+	st := openStore(t)
+	uid := user(t, st)
+	publish(t, st, uid, "Foo-Bar", "0.1.0")
+	v2 := publish(t, st, uid, "Foo-Bar", "0.2.0")
+	ix := sparse.New(st, 0)
+
+	f, err := ix.Lookup(ctx, "foo-bar")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSuffix(string(f.Body), "\n"), "\n")
+	if len(lines) != 2 || !strings.Contains(lines[0], `"vers":"0.1.0"`) || !strings.Contains(lines[1], `"vers":"0.2.0"`) {
+		t.Fatalf("body in publish order expected:\n%s", f.Body)
+	}
+	if f.Name != "Foo-Bar" || f.Versions["0.2.0"].ID != v2.ID || !strings.HasPrefix(f.ETag, `"`) {
+		t.Errorf("file metadata: %+v", f)
+	}
+	// The same spelling family but a different file name is not found:
+	// cargo asks for the permutation itself.
+	if _, err := ix.Lookup(ctx, "foo_bar"); !crated.IsCode(err, crated.ENOTFOUND) {
+		t.Errorf("foo_bar: %v, want not found", err)
+	}
+	if _, err := ix.Lookup(ctx, "nope"); !crated.IsCode(err, crated.ENOTFOUND) {
+		t.Errorf("unknown crate: %v", err)
+	}
+
+	// Cached: a change in the store is not seen until invalidated.
+	if err := st.SetYanked(ctx, v2.ID, true, uid); err != nil {
+		t.Fatal(err)
+	}
+	again, _ := ix.Lookup(ctx, "foo-bar")
+	if again != f {
+		t.Errorf("second lookup was not served from the cache")
+	}
+	ix.Invalidate("foo_bar")
+	after, err := ix.Lookup(ctx, "foo-bar")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(after.Body), `"vers":"0.2.0","deps":[],"cksum":"`) || !strings.Contains(string(after.Body), `"yanked":true`) || after.ETag == f.ETag {
+		t.Errorf("after yank and invalidation:\n%s (etag %s)", after.Body, after.ETag)
+	}
+
+	// A cached "not found" is dropped by a publish's invalidation too.
+	publish(t, st, uid, "nope", "1.0.0")
+	ix.Invalidate("nope")
+	if _, err := ix.Lookup(ctx, "nope"); err != nil {
+		t.Errorf("after publish: %v", err)
+	}
+	// Invalidate("") drops everything.
+	ix.Invalidate("")
+	if files, bytes := ix.Stats(); files != 0 || bytes != 0 {
+		t.Errorf("after full invalidation: %d files, %d bytes", files, bytes)
+	}
+}
+
+func TestCacheIsBounded(t *testing.T) {
+	ctx := context.Background()
+	st := openStore(t)
+	uid := user(t, st)
+	for i := 0; i < 50; i++ {
+		publish(t, st, uid, fmt.Sprintf("crate%02d", i), "1.0.0")
+	}
+	ix := sparse.New(st, 4096)
+	for i := 0; i < 50; i++ {
+		if _, err := ix.Lookup(ctx, fmt.Sprintf("crate%02d", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, bytes := ix.Stats(); bytes > 4096 {
+		t.Errorf("cache holds %d bytes, limit 4096", bytes)
+	}
+}
+
+// TestNoStaleFileAfterConcurrentChange hammers lookups while versions are
+// published: once a publish has been invalidated, every later lookup must
+// see it.
+func TestNoStaleFileAfterConcurrentChange(t *testing.T) {
+	ctx := context.Background()
+	st := openStore(t)
+	uid := user(t, st)
+	publish(t, st, uid, "race", "0.0.1")
+	ix := sparse.New(st, 0)
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for g := 0; g < 4; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+					ix.Lookup(ctx, "race")
+				}
+			}
+		}()
+	}
+	for i := 1; i <= 30; i++ {
+		vers := fmt.Sprintf("0.1.%d", i)
+		publish(t, st, uid, "race", vers)
+		ix.Invalidate("race")
+		f, err := ix.Lookup(ctx, "race")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := f.Versions[vers]; !ok {
+			t.Fatalf("version %s missing right after its invalidation", vers)
+		}
+	}
+	close(stop)
+	wg.Wait()
+}
