@@ -1,6 +1,8 @@
 package cargo
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"strings"
 	"testing"
 
@@ -38,3 +40,8 @@ const (
 	invalid  = crated.EINVALID
 	tooLarge = crated.ETOOLARGE
 )
+
+func sha256Hex(b []byte) string {
+	s := sha256.Sum256(b)
+	return hex.EncodeToString(s[:])
+}

@@ -75,15 +75,28 @@ func (c *countingReader) Read(p []byte) (int, error) {
 // The archive is streamed: only Cargo.toml is held in memory. name and vers
 // are those of the (validated) publish metadata.
 func InspectCrate(crate []byte, name, vers string, lim Limits) (*Package, error) {
+	pkg, _, err := inspectCrate(crate, name, vers, lim)
+	return pkg, err
+}
+
+// inspectCrate is InspectCrate that also says how many decompressed bytes
+// it read, for tests to check that a bomb was stopped early.
+func inspectCrate(crate []byte, name, vers string, lim Limits) (_ *Package, unpacked int64, err error) {
+	var cr *countingReader
+	defer func() {
+		if cr != nil {
+			unpacked = cr.n
+		}
+	}()
 	if int64(len(crate)) > lim.MaxCrate {
-		return nil, tooLargef("max upload size is: %d", lim.MaxCrate)
+		return nil, 0, tooLargef("max upload size is: %d", lim.MaxCrate)
 	}
 	if err := validateIdent("crate", name, false); err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	v, err := ParseVersion(vers)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	root := name + "-" + v.String()
 
@@ -97,9 +110,9 @@ func InspectCrate(crate []byte, name, vers string, lim Limits) (*Package, error)
 		gzipReaders.Put(zr)
 	}()
 	if err := zr.Reset(bytes.NewReader(crate)); err != nil {
-		return nil, invalidf("the crate file is not a gzip file: %s", gzipErrorText(err))
+		return nil, 0, invalidf("the crate file is not a gzip file: %s", gzipErrorText(err))
 	}
-	cr := &countingReader{r: zr, max: lim.MaxUnpacked}
+	cr = &countingReader{r: zr, max: lim.MaxUnpacked}
 	tr := tar.NewReader(cr)
 	readError := func(err error) error {
 		if cr.exceeded {
@@ -118,38 +131,41 @@ func InspectCrate(crate []byte, name, vers string, lim Limits) (*Package, error)
 			break
 		}
 		if err != nil {
-			return nil, readError(err)
+			return nil, 0, readError(err)
 		}
 		entries++
 		if entries > lim.MaxEntries {
-			return nil, tooLargef("the crate has more than %d files and directories", lim.MaxEntries)
+			return nil, 0, tooLargef("the crate has more than %d files and directories", lim.MaxEntries)
 		}
 		isDir := hdr.Typeflag == tar.TypeDir
 		if err := checkEntryType(hdr); err != nil {
-			return nil, err
+			return nil, 0, err
 		}
 		rest, err := checkEntryPath(hdr.Name, root, isDir)
 		if err != nil {
-			return nil, err
+			return nil, 0, err
 		}
 		if strings.EqualFold(rest, "Cargo.toml") {
+			if isDir {
+				return nil, 0, invalidf("the crate has a directory %s where its Cargo.toml should be", show(hdr.Name))
+			}
 			manifestNames = append(manifestNames, rest)
 		}
 		if isDir {
 			continue
 		}
 		if hdr.Size > lim.MaxUnpacked-cr.n {
-			return nil, tooLargef("the crate unpacks to more than %d bytes", lim.MaxUnpacked)
+			return nil, 0, tooLargef("the crate unpacks to more than %d bytes", lim.MaxUnpacked)
 		}
 		pkg.Files++
 		pkg.UnpackedSize += hdr.Size
 		if (rest == "Cargo.toml" || rest == "cargo.toml") && len(manifestNames) == 1 {
 			if hdr.Size > lim.maxManifest() {
-				return nil, tooLargef("Cargo.toml in the crate is larger than %d bytes", lim.maxManifest())
+				return nil, 0, tooLargef("Cargo.toml in the crate is larger than %d bytes", lim.maxManifest())
 			}
 			manifest = make([]byte, hdr.Size)
 			if _, err := io.ReadFull(tr, manifest); err != nil {
-				return nil, readError(err)
+				return nil, 0, readError(err)
 			}
 		}
 	}
@@ -157,33 +173,33 @@ func InspectCrate(crate []byte, name, vers string, lim Limits) (*Package, error)
 	// so that the gzip checksum is verified and nothing unbounded hides
 	// after the archive.
 	if _, err := io.Copy(io.Discard, cr); err != nil {
-		return nil, readError(err)
+		return nil, 0, readError(err)
 	}
 
 	switch {
 	case len(manifestNames) == 0:
-		return nil, invalidf("the crate has no Cargo.toml: expected %s", show(root+"/Cargo.toml"))
+		return nil, 0, invalidf("the crate has no Cargo.toml: expected %s", show(root+"/Cargo.toml"))
 	case len(manifestNames) > 1:
-		return nil, invalidf("the crate has more than one Cargo.toml (%s): file names may not differ only in case", strings.Join(manifestNames, ", "))
+		return nil, 0, invalidf("the crate has more than one Cargo.toml (%s): file names may not differ only in case", strings.Join(manifestNames, ", "))
 	case manifest == nil:
-		return nil, invalidf("the crate's manifest must be named Cargo.toml, found %s", show(root+"/"+manifestNames[0]))
+		return nil, 0, invalidf("the crate's manifest must be named Cargo.toml, found %s", show(root+"/"+manifestNames[0]))
 	}
 	m, err := parseManifest(manifest)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	if m.Name != name {
-		return nil, invalidf("metadata name %s does not match the name %s in Cargo.toml", show(name), show(m.Name))
+		return nil, 0, invalidf("metadata name %s does not match the name %s in Cargo.toml", show(name), show(m.Name))
 	}
 	mv, err := ParseVersion(m.Version)
 	if err != nil {
-		return nil, withPrefix("Cargo.toml in the crate: ", err)
+		return nil, 0, withPrefix("Cargo.toml in the crate: ", err)
 	}
 	if mv != v {
-		return nil, invalidf("metadata version %s does not match the version %s in Cargo.toml", show(vers), show(m.Version))
+		return nil, 0, invalidf("metadata version %s does not match the version %s in Cargo.toml", show(vers), show(m.Version))
 	}
 	pkg.Manifest = *m
-	return pkg, nil
+	return pkg, 0, nil
 }
 
 // gzipErrorText returns the text of a decompression or tar error without
