@@ -73,6 +73,8 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 		}
 		sw.Header().Set("X-Request-Id", id)
 		next.ServeHTTP(sw, r)
+		took := time.Since(start)
+		s.metrics.observe(r, sw.status, took)
 		level := slog.LevelDebug
 		if (r.Method != http.MethodGet && r.Method != http.MethodHead) || sw.status >= 400 {
 			level = slog.LevelInfo
@@ -86,7 +88,7 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 			slog.String("path", r.URL.Path),
 			slog.Int("status", sw.status),
 			slog.Int64("bytes", sw.bytes),
-			slog.Duration("took", time.Since(start)),
+			slog.Duration("took", took),
 			slog.String("remote", r.RemoteAddr),
 		)
 	})

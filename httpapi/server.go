@@ -45,6 +45,8 @@ type Server struct {
 	configJSON []byte
 	configETag string
 
+	metrics *metrics
+
 	dlMu      sync.Mutex
 	downloads map[int64]int64
 }
@@ -59,6 +61,7 @@ func New(svc *registry.Service, index *sparse.Index, blobs crated.BlobStore, cfg
 	}
 	s := &Server{svc: svc, index: index, blobs: blobs, cfg: cfg, log: log, mux: http.NewServeMux(), downloads: map[int64]int64{}}
 	s.configJSON, s.configETag = renderConfig(cfg)
+	s.metrics = newMetrics(s)
 	s.routes()
 	return s
 }
@@ -146,6 +149,7 @@ func (s *Server) routes() {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
 	m.HandleFunc("GET /readyz", s.handle(s.handleReady))
+	m.Handle("GET /metrics", s.metrics.handler())
 	// Anything else gets cargo's error body too, not net/http's text.
 	m.HandleFunc("/", s.handle(func(w http.ResponseWriter, r *http.Request) error {
 		return crated.Errorf(crated.ENOTFOUND, "not found: %s %s", r.Method, r.URL.Path)
