@@ -1,0 +1,388 @@
+#!/usr/bin/env bash
+# crated's benchmarks against its targets, with nginx as the baseline that
+# runs alongside on the same machine, the same files and the same client:
+#
+#   1. throughput: crated and nginx serving the SAME bytes (an index file,
+#      every index file of 1000 crates at random, a .crate), under wrk,
+#      alternating crated/nginx BENCH_ROUNDS times; req/s, p99, ratio;
+#   2. publishes/s of real-sized crates on a fresh embedded crated
+#      (SQLite + files);
+#   3. scale: 100k crates x 10 versions: start time to /readyz, resident
+#      memory after a warm-up, index latency for random crates (so that the
+#      cache misses), with nginx over the same 100k files as the baseline.
+#
+#   bench/run.sh            everything (about 8 minutes; 15 more the first
+#                           time, to seed the 1M versions, which are cached)
+#   BENCH_PARTS="throughput publish" bench/run.sh   only some parts
+#
+# Knobs (environment): BENCH_PARTS (throughput publish scale), BENCH_WORK
+# (scratch directory, default a new /tmp/crated-bench.*), BENCH_CACHE
+# (seeded data sets, default /tmp/crated-bench-cache), BENCH_DURATION (15s),
+# BENCH_CONNS (64), BENCH_ROUNDS (2), BENCH_NGINX_WORKERS (2),
+# BENCH_PUBLISHES (3000), BENCH_PUBLISH_CONNS (8), BENCH_SCALE_CRATES
+# (100000), BENCH_SCALE_VERSIONS (10), BENCH_SCALE_BLOBS (none: index only;
+# write: a real .crate for every version), BENCH_SCALE_RATE (2000 req/s for
+# the open-loop latency run), BENCH_PORT (first of three ports, 18781).
+#
+# Everything listens on 127.0.0.1 only and every run is bounded in time and
+# count. The processes it starts are stopped by their ids when it exits.
+# It installs nginx and wrk from Debian's packages when they are missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+
+PARTS=${BENCH_PARTS:-throughput publish scale}
+DURATION=${BENCH_DURATION:-15s}
+CONNS=${BENCH_CONNS:-64}
+ROUNDS=${BENCH_ROUNDS:-2}
+NGINX_WORKERS=${BENCH_NGINX_WORKERS:-2}
+PUBLISHES=${BENCH_PUBLISHES:-3000}
+PUBLISH_CONNS=${BENCH_PUBLISH_CONNS:-8}
+SCALE_CRATES=${BENCH_SCALE_CRATES:-100000}
+SCALE_VERSIONS=${BENCH_SCALE_VERSIONS:-10}
+SCALE_BLOBS=${BENCH_SCALE_BLOBS:-none}
+SCALE_RATE=${BENCH_SCALE_RATE:-2000}
+PORT=${BENCH_PORT:-18781}
+CRATED_PORT=$PORT
+NGINX_PORT=$((PORT + 1))
+CACHE=${BENCH_CACHE:-/tmp/crated-bench-cache}
+WORK=${BENCH_WORK:-$(mktemp -d /tmp/crated-bench.XXXXXX)}
+mkdir -p "$WORK" "$CACHE"
+# nginx's workers drop root privileges: they must be able to read the files.
+chmod 755 "$WORK" "$CACHE"
+SUMMARY=$WORK/summary.txt
+: >"$SUMMARY"
+
+log() { printf '== %s\n' "$*" >&2; }
+say() { printf '%s\n' "$*" | tee -a "$SUMMARY"; }
+has_part() { [[ " $PARTS " == *" $1 "* ]]; }
+
+# ---- processes we start, stopped by id on exit ----
+PIDS=()
+cleanup() {
+	local pid
+	for pid in "${PIDS[@]}"; do
+		kill -TERM "$pid" 2>/dev/null || true
+	done
+	for pid in "${PIDS[@]}"; do
+		wait "$pid" 2>/dev/null || true
+	done
+}
+trap cleanup EXIT
+forget_pid() {
+	local keep=() p
+	for p in "${PIDS[@]}"; do [[ $p == "$1" ]] || keep+=("$p"); done
+	PIDS=("${keep[@]}")
+}
+
+port_free() { ! ss -Hltn "sport = :$1" 2>/dev/null | grep -q .; }
+
+# ---- tools ----
+ensure_tools() {
+	local missing=()
+	command -v nginx >/dev/null || [[ -x /usr/sbin/nginx ]] || missing+=(nginx-light)
+	command -v wrk >/dev/null || missing+=(wrk)
+	if ((${#missing[@]})); then
+		log "installing ${missing[*]} from Debian's packages"
+		apt-get update -q >/dev/null
+		apt-get install -y -q "${missing[@]}" >/dev/null || apt-get install -y -q nginx wrk >/dev/null
+	fi
+	NGINX=$(command -v nginx || echo /usr/sbin/nginx)
+	command -v curl >/dev/null || { apt-get install -y -q curl >/dev/null; }
+}
+
+build() {
+	log "building crated, seed and load into $WORK/bin"
+	mkdir -p "$WORK/bin"
+	go build -o "$WORK/bin/crated" ./cmd/crated
+	go build -o "$WORK/bin/seed" ./bench/seed
+	go build -o "$WORK/bin/load" ./bench/load
+	CRATED=$WORK/bin/crated SEED=$WORK/bin/seed LOAD=$WORK/bin/load
+}
+
+# start_crated DATA_DIR PORT: starts crated on DATA_DIR/{db,crates}, sets
+# CRATED_PID and STARTUP_MS (process start to the first 200 from /readyz).
+start_crated() {
+	local dir=$1 port=$2 t0 t1
+	port_free "$port" || { log "port $port is taken: set BENCH_PORT"; exit 1; }
+	t0=$(date +%s%N)
+	"$CRATED" serve --address 127.0.0.1 --port "$port" --db-dir-path "$dir/db" --dl-dir-path "$dir/crates" \
+		--log-level warn >>"$WORK/crated.log" 2>&1 &
+	CRATED_PID=$!
+	PIDS+=("$CRATED_PID")
+	for _ in $(seq 6000); do
+		if curl -sf -o /dev/null --max-time 1 "http://127.0.0.1:$port/readyz"; then
+			t1=$(date +%s%N)
+			STARTUP_MS=$(((t1 - t0) / 1000000))
+			return 0
+		fi
+		kill -0 "$CRATED_PID" 2>/dev/null || { log "crated exited; see $WORK/crated.log"; tail -20 "$WORK/crated.log" >&2; exit 1; }
+		sleep 0.005
+	done
+	log "crated did not become ready in 60 s"
+	exit 1
+}
+
+stop_pid() {
+	kill -TERM "$1" 2>/dev/null || true
+	wait "$1" 2>/dev/null || true
+	forget_pid "$1"
+}
+
+# start_nginx ROOT PORT: a private nginx serving ROOT the way crated serves
+# the same paths (content types, ETag, Cache-Control), sets NGINX_PID.
+start_nginx() {
+	local root=$1 port=$2 dir=$WORK/nginx-$2
+	port_free "$port" || { log "port $port is taken: set BENCH_PORT"; exit 1; }
+	mkdir -p "$dir/tmp"
+	cat >"$dir/nginx.conf" <<EOF
+# One worker per core, as crated uses both cores (GOMAXPROCS=2).
+worker_processes $NGINX_WORKERS;
+daemon off;
+pid $dir/nginx.pid;
+error_log $dir/error.log warn;
+events { worker_connections 4096; }
+http {
+	access_log off;
+	sendfile on;
+	tcp_nopush on;
+	tcp_nodelay on;
+	# Go's server keeps a connection for any number of requests; nginx's
+	# default of 1000 would make wrk reconnect and penalize nginx.
+	keepalive_requests 1000000;
+	keepalive_timeout 120s;
+	client_body_temp_path $dir/tmp/body;
+	proxy_temp_path $dir/tmp/proxy;
+	fastcgi_temp_path $dir/tmp/fastcgi;
+	uwsgi_temp_path $dir/tmp/uwsgi;
+	scgi_temp_path $dir/tmp/scgi;
+	server {
+		listen 127.0.0.1:$port;
+		root $root;
+		location /index/ {
+			default_type "text/plain";
+			charset utf-8;
+			add_header Cache-Control "no-cache";
+		}
+		location /api/ {
+			default_type application/x-tar;
+			add_header Cache-Control "public, max-age=31536000, immutable";
+			add_header Content-Disposition "attachment";
+		}
+	}
+}
+EOF
+	"$NGINX" -c "$dir/nginx.conf" -p "$dir" -e "$dir/error.log" &
+	NGINX_PID=$!
+	PIDS+=("$NGINX_PID")
+	for _ in $(seq 500); do
+		curl -s -o /dev/null --max-time 1 "http://127.0.0.1:$port/" && return 0
+		kill -0 "$NGINX_PID" 2>/dev/null || { log "nginx exited"; cat "$dir/error.log" >&2; exit 1; }
+		sleep 0.01
+	done
+	log "nginx did not start"
+	exit 1
+}
+
+# wrk_run URL [LUA]: prints "req/s p99_ms errors".
+wrk_run() {
+	local url=$1 script=${2:-} out
+	if [[ -n $script ]]; then
+		out=$(wrk -t2 -c"$CONNS" -d"$DURATION" --latency -s "$script" "$url")
+	else
+		out=$(wrk -t2 -c"$CONNS" -d"$DURATION" --latency "$url")
+	fi
+	printf '%s\n' "$out" >>"$WORK/wrk.log"
+	printf '%s\n' "$out" | awk '
+		function toms(v) {
+			if (v ~ /us$/) return substr(v, 1, length(v)-2) / 1000
+			if (v ~ /ms$/) return substr(v, 1, length(v)-2) + 0
+			if (v ~ /s$/) return substr(v, 1, length(v)-1) * 1000
+			return v
+		}
+		$1 == "99%" { p99 = toms($2) }
+		/^Requests\/sec:/ { rps = $2 }
+		/Non-2xx or 3xx responses:/ { errs += $NF }
+		/Socket errors:/ { for (i = 4; i <= NF; i += 2) errs += $i + 0 }
+		END { printf "%.0f %.2f %d\n", rps, p99, errs }'
+}
+
+# compare NAME CRATED_URL NGINX_URL GOAL [LUA]: alternates the two servers
+# ROUNDS times and adds a row to the table.
+compare() {
+	local name=$1 curl_=$2 nurl=$3 goal=$4 script=${5:-} r c n
+	local csum=0 nsum=0 cp99s=() np99s=() cerr=0 nerr=0
+	for r in $(seq "$ROUNDS"); do
+		read -r c cp cerr_ <<<"$(wrk_run "$curl_" "$script")"
+		read -r n np nerr_ <<<"$(wrk_run "$nurl" "$script")"
+		log "$name round $r: crated $c req/s p99 ${cp}ms | nginx $n req/s p99 ${np}ms"
+		echo "$name round $r crated $c $cp $cerr_ nginx $n $np $nerr_" >>"$WORK/rounds.txt"
+		csum=$((csum + c)) nsum=$((nsum + n)) cerr=$((cerr + cerr_)) nerr=$((nerr + nerr_))
+		cp99s+=("$cp") np99s+=("$np")
+	done
+	local cp99 np99
+	cp99=$(printf '%s\n' "${cp99s[@]}" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
+	np99=$(printf '%s\n' "${np99s[@]}" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
+	awk -v name="$name" -v c="$csum" -v n="$nsum" -v r="$ROUNDS" -v cp="$cp99" -v np="$np99" -v g="$goal" -v ce="$cerr" -v ne="$nerr" 'BEGIN {
+		ratio = c / n
+		printf "%-26s %12.0f %12.0f %7.2f %10.2f %10.2f   >= %-4s %s%s\n", name, c / r, n / r, ratio, cp, np, g,
+			(ratio >= g ? "met" : "MISSED"), (ce + ne > 0 ? sprintf("  (errors: crated %d, nginx %d)", ce, ne) : "")
+	}' | tee -a "$SUMMARY"
+}
+
+# ---- 1. throughput vs nginx ----
+throughput() {
+	local data=$WORK/small paths=$WORK/small-paths root=$WORK/nginx-root
+	log "seeding 1000 crates x 10 versions with real .crate files"
+	"$SEED" -quiet -db-dir-path "$data/db" -dl-dir-path "$data/crates" -crates 1000 -versions 10 -paths "$paths" >&2
+	start_crated "$data" "$CRATED_PORT"
+	local base=http://127.0.0.1:$CRATED_PORT nbase=http://127.0.0.1:$NGINX_PORT
+	# One hot index file and one .crate, taken from crated itself so that
+	# nginx serves byte for byte what crated serves.
+	local index_path name dl_path
+	index_path=$(sed -n 500p "$paths")
+	name=${index_path##*/}
+	dl_path=/api/v1/crates/$name/0.1.0/download
+	log "copying crated's answers into nginx's root"
+	"$LOAD" mirror -base "$base" -out "$root" -urls "$paths" "$dl_path" >&2
+	start_nginx "$root" "$NGINX_PORT"
+	cmp <(curl -s "$base$index_path") <(curl -s "$nbase$index_path")
+	cmp <(curl -s "$base$dl_path") <(curl -s "$nbase$dl_path")
+	# wrk picks a random index file of the 1000 for every request.
+	cat >"$WORK/random.lua" <<EOF
+local paths = {}
+for line in io.lines("$paths") do paths[#paths + 1] = line end
+math.randomseed(os.time() + tonumber(tostring({}):sub(8), 16) % 100000)
+request = function()
+	return wrk.format("GET", paths[math.random(#paths)])
+end
+EOF
+	# Warm both up (connections, page cache, crated's index cache).
+	wrk -t2 -c"$CONNS" -d3s -s "$WORK/random.lua" "$base" >/dev/null
+	wrk -t2 -c"$CONNS" -d3s -s "$WORK/random.lua" "$nbase" >/dev/null
+
+	say ""
+	say "Throughput: wrk -t2 -c$CONNS -d$DURATION, $ROUNDS rounds alternating crated/nginx ($NGINX_WORKERS nginx workers)"
+	say "index file: $(curl -s "$base$index_path" | wc -c) bytes; .crate: $(curl -s "$base$dl_path" | wc -c) bytes"
+	say "$(printf '%-26s %12s %12s %7s %10s %10s   %s' target 'crated req/s' 'nginx req/s' ratio 'crated p99' 'nginx p99' goal)"
+	compare "index file (one, hot)" "$base$index_path" "$nbase$index_path" 0.8
+	compare "index files (1000, random)" "$base" "$nbase" 0.8 "$WORK/random.lua"
+	compare ".crate download" "$base$dl_path" "$nbase$dl_path" 0.9
+	say "(p99 in ms; req/s are means over the rounds, the ratio is of the sums)"
+	stop_pid "$NGINX_PID"
+	stop_pid "$CRATED_PID"
+}
+
+# ---- 2. publishes ----
+publish() {
+	local data=$WORK/publish out
+	log "publishing $PUBLISHES real-sized crates to a fresh crated"
+	"$CRATED" user add --db-dir-path "$data/db" --dl-dir-path "$data/crates" bench >"$WORK/publish-token" 2>/dev/null
+	start_crated "$data" "$CRATED_PORT"
+	out=$("$LOAD" publish -base "http://127.0.0.1:$CRATED_PORT" -token-file "$WORK/publish-token" \
+		-n "$PUBLISHES" -warmup-n 100 -c "$PUBLISH_CONNS" -versions 3 -d 5m -format kv)
+	stop_pid "$CRATED_PID"
+	echo "$out" >>"$WORK/publish.log"
+	say ""
+	say "Publish: $PUBLISHES crates of ~20 KB (.crate) over $((PUBLISHES / 3)) new crates x 3 versions, $PUBLISH_CONNS connections, fresh SQLite + files"
+	printf '%s\n' "$out" | awk '{
+		for (i = 1; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
+		printf "publishes/s %.1f (goal >= 200: %s); p50 %.1f ms, p90 %.1f ms, p99 %.1f ms; errors %d of %d\n",
+			v["rps"], (v["rps"] >= 200 ? "met" : "MISSED"), v["p50_ms"], v["p90_ms"], v["p99_ms"], v["errors"], v["requests"]
+	}' | tee -a "$SUMMARY"
+	say "data after the run: db $(du -sh "$data/db" | cut -f1), crates $(du -sh "$data/crates" | cut -f1)"
+}
+
+# ---- 3. scale ----
+scale() {
+	# The seeded set is reused while nothing that shapes it has changed.
+	local key
+	key=$(cat bench/seed/main.go bench/synth/synth.go sqlite/migration/*.sql | sha256sum | cut -c1-12)
+	local data=$CACHE/${SCALE_CRATES}x${SCALE_VERSIONS}-$SCALE_BLOBS-$key
+	if [[ ! -f $data/complete ]]; then
+		log "seeding $SCALE_CRATES crates x $SCALE_VERSIONS versions into $data (cached for later runs)"
+		rm -rf "$data"
+		local t0=$SECONDS
+		"$SEED" -db-dir-path "$data/db" -dl-dir-path "$data/crates" -crates "$SCALE_CRATES" \
+			-versions "$SCALE_VERSIONS" -blobs "$SCALE_BLOBS" -paths "$data/paths" | tee "$data/seed.log" >&2
+		echo "seconds=$((SECONDS - t0))" >>"$data/seed.log"
+		touch "$data/complete"
+	else
+		log "reusing the seeded set in $data"
+	fi
+	chmod -R a+rX "$data" 2>/dev/null || true
+	local base=http://127.0.0.1:$CRATED_PORT nbase=http://127.0.0.1:$NGINX_PORT
+	say ""
+	say "Scale: $SCALE_CRATES crates x $SCALE_VERSIONS versions ($(tail -2 "$data/seed.log" | head -1)); db $(du -sh "$data/db" | cut -f1)"
+
+	# Start time, three times (the page cache is warm after the first).
+	local starts=()
+	for _ in 1 2 3; do
+		start_crated "$data" "$CRATED_PORT"
+		starts+=("$STARTUP_MS")
+		stop_pid "$CRATED_PID"
+	done
+	local smax
+	smax=$(printf '%s\n' "${starts[@]}" | sort -n | tail -1)
+	say "start to /readyz 200: ${starts[*]} ms (goal < 2000: $( ((smax < 2000)) && echo met || echo MISSED))"
+
+	start_crated "$data" "$CRATED_PORT"
+	log "warming up: 200000 random index reads"
+	"$LOAD" get -base "$base" -urls "$data/paths" -random -c 16 -n 200000 -d 3m -format kv >>"$WORK/scale.log"
+	local rss hwm
+	rss=$(awk '/^VmRSS:/ {print int($2 / 1024)}' "/proc/$CRATED_PID/status")
+	hwm=$(awk '/^VmHWM:/ {print int($2 / 1024)}' "/proc/$CRATED_PID/status")
+	say "resident memory after the warm-up: VmRSS $rss MB, peak VmHWM $hwm MB (goal < 300: $( ((hwm < 300)) && echo met || echo MISSED))"
+
+	local cl ol
+	cl=$("$LOAD" get -base "$base" -urls "$data/paths" -random -c 16 -d "$DURATION" -format kv)
+	ol=$("$LOAD" get -base "$base" -urls "$data/paths" -random -c 64 -rate "$SCALE_RATE" -d "$DURATION" -format kv)
+	rss=$(awk '/^VmRSS:/ {print int($2 / 1024)}' "/proc/$CRATED_PID/status")
+	hwm=$(awk '/^VmHWM:/ {print int($2 / 1024)}' "/proc/$CRATED_PID/status")
+	stop_pid "$CRATED_PID"
+	printf 'crated closed %s\ncrated open %s\n' "$cl" "$ol" >>"$WORK/scale.log"
+	say "resident memory after the latency runs: VmRSS $rss MB, peak VmHWM $hwm MB"
+
+	# Baseline: nginx serving the same 100k files, same client, same load.
+	local ncl="" nol=""
+	local nroot=$CACHE/nginx-root-${SCALE_CRATES}x${SCALE_VERSIONS}-$SCALE_BLOBS-$key
+	if [[ ! -f $nroot.complete ]]; then
+		log "copying the $SCALE_CRATES index files into nginx's root"
+		start_crated "$data" "$CRATED_PORT"
+		rm -rf "$nroot"
+		"$LOAD" mirror -base "$base" -out "$nroot" -urls "$data/paths" -c 8 >&2
+		stop_pid "$CRATED_PID"
+		touch "$nroot.complete"
+	fi
+	chmod -R a+rX "$nroot"
+	start_nginx "$nroot" "$NGINX_PORT"
+	"$LOAD" get -base "$nbase" -urls "$data/paths" -random -c 16 -n 200000 -d 3m -format kv >/dev/null
+	ncl=$("$LOAD" get -base "$nbase" -urls "$data/paths" -random -c 16 -d "$DURATION" -format kv)
+	nol=$("$LOAD" get -base "$nbase" -urls "$data/paths" -random -c 64 -rate "$SCALE_RATE" -d "$DURATION" -format kv)
+	stop_pid "$NGINX_PID"
+	printf 'nginx closed %s\nnginx open %s\n' "$ncl" "$nol" >>"$WORK/scale.log"
+
+	say "index reads of random crates among $SCALE_CRATES (bench/load get -random):"
+	say "$(printf '%-34s %12s %12s %7s %10s %10s' load 'crated req/s' 'nginx req/s' ratio 'crated p99' 'nginx p99')"
+	row() {
+		awk -v name="$1" -v c="$2" -v n="$3" 'BEGIN {
+			split(c, a, " "); for (i in a) { split(a[i], kv, "="); C[kv[1]] = kv[2] }
+			split(n, b, " "); for (i in b) { split(b[i], kv, "="); N[kv[1]] = kv[2] }
+			printf "%-34s %12.0f %12.0f %7.2f %10.2f %10.2f   p99 goal < 5 ms: %s%s\n", name, C["rps"], N["rps"], C["rps"] / N["rps"], C["p99_ms"], N["p99_ms"],
+				(C["p99_ms"] < 5 ? "met" : "MISSED"), (C["errors"] + N["errors"] > 0 ? sprintf("  (errors: crated %d, nginx %d)", C["errors"], N["errors"]) : "")
+		}'
+	}
+	row "closed loop, 16 connections" "$cl" "$ncl" | tee -a "$SUMMARY"
+	row "open loop, $SCALE_RATE req/s" "$ol" "$nol" | tee -a "$SUMMARY"
+}
+
+ensure_tools
+build
+say "crated benchmarks, $(date -u +%Y-%m-%dT%H:%MZ), commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
+say "machine: $(nproc) cores ($(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)), $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
+say "$(go version | cut -d' ' -f3), $("$NGINX" -v 2>&1 | cut -d' ' -f3), $(wrk --version 2>&1 | head -1 | cut -d' ' -f1-2)"
+has_part throughput && throughput
+has_part publish && publish
+has_part scale && scale
+say ""
+say "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg); logs and raw results in $WORK"
