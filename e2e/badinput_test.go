@@ -138,6 +138,7 @@ func TestBadInput(t *testing.T) {
 		{"bad feature name", "PUT", pub, alice, withMeta(func(m map[string]any) { m["features"] = map[string]any{"bad feature": []string{}} }), 400, ""},
 		{"too many keywords", "PUT", pub, alice, withMeta(func(m map[string]any) { m["keywords"] = []string{"a", "b", "c", "d", "e", "f"} }), 400, "keyword"},
 		{"metadata says more than Cargo.toml", "PUT", pub, alice, withMeta(func(m map[string]any) { m["links"] = "z" }), 400, "links"},
+		{"NUL in the readme", "PUT", pub, alice, withMeta(func(m map[string]any) { m["readme"] = "a\x00b" }), 400, "NUL"},
 		{"yank unknown crate", "DELETE", "/api/v1/crates/nope/1.0.0/yank", alice, nil, 404, "nope"},
 		{"yank without token", "DELETE", "/api/v1/crates/nope/1.0.0/yank", "", nil, 401, ""},
 		{"owners bad json", "PUT", "/api/v1/crates/nope/owners", alice, []byte("{"), 400, "JSON"},

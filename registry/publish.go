@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"sort"
+	"strings"
 
 	"github.com/crated/crated"
 	"github.com/crated/crated/cargo"
@@ -44,6 +45,9 @@ func (s *Service) Publish(ctx context.Context, u *crated.User, body io.Reader) (
 		return nil, err
 	}
 	if err := meta.Validate(lim); err != nil {
+		return nil, err
+	}
+	if err := checkText(meta); err != nil {
 		return nil, err
 	}
 	version, err := cargo.ParseVersion(meta.Vers)
@@ -171,6 +175,20 @@ func manifestJSON(m *cargo.NewCrate) []byte {
 		return nil
 	}
 	return b
+}
+
+// checkText refuses NUL characters in the metadata the stores keep as text:
+// JSON can carry them (\u0000) but PostgreSQL text cannot, and no real
+// description or README needs one.
+func checkText(m *cargo.NewCrate) error {
+	fields := append([]string{deref(m.Description), deref(m.Homepage), deref(m.Documentation), deref(m.Repository), deref(m.Readme)}, m.Keywords...)
+	fields = append(fields, m.Categories...)
+	for _, f := range fields {
+		if strings.IndexByte(f, 0) >= 0 {
+			return crated.Errorf(crated.EINVALID, "the upload metadata contains a NUL character")
+		}
+	}
+	return nil
 }
 
 func deref(p *string) string {

@@ -174,7 +174,8 @@ func (s *Service) Search(ctx context.Context, q string, page, perPage int) ([]*c
 	if page > 10000 {
 		return nil, 0, crated.Errorf(crated.EINVALID, "page is too large")
 	}
-	q = strings.TrimSpace(q)
+	// cargo joins the words of `cargo search a b` with '+'.
+	q = strings.TrimSpace(strings.ReplaceAll(q, "+", " "))
 	if len(q) > 256 {
 		return nil, 0, crated.Errorf(crated.EINVALID, "search query is too long")
 	}
