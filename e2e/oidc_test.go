@@ -307,44 +307,85 @@ authorized_users = ["dave"]`,
 	}
 }
 
-// TestOpenIDStateSurvivesRestart: a login started before a restart finishes
-// after it, because the pending login is in the store, not in memory; and
-// a token issued before the restart is shown again after it, because the
-// seal key crated generated is kept beside the database.
-func TestOpenIDStateSurvivesRestart(t *testing.T) {
-	alice, bob := dexUser("alice"), dexUser("bob")
-	o := testenv.StartOIDC(t, testenv.OIDCOptions{Users: []testenv.DexUser{alice, bob}})
+// TestOpenIDLoginState: a login started before a restart finishes after
+// it, because the pending login is in the store, not in memory; a token
+// issued before the restart is shown again after it, because the seal key
+// crated generated is kept beside the database. A finished login's
+// callback cannot be replayed, and a login cannot be finished in a browser
+// other than the one that started it.
+func TestOpenIDLoginState(t *testing.T) {
+	alice, bob, carol := dexUser("alice"), dexUser("bob"), dexUser("carol")
+	o := testenv.StartOIDC(t, testenv.OIDCOptions{Users: []testenv.DexUser{alice, bob, carol}})
 
-	resp, body := oidcLogin(t, o, "/me", bob, true)
-	bobToken := parseResult(t, resp, body, true).str("new_token")
-
-	browser := o.Browser(t, true)
-	browser.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	resp, err := browser.Get(o.URL + "/me")
-	if err != nil {
-		t.Fatal(err)
+	// startLogin opens /me in browser and returns where crated sends it.
+	startLogin := func(t *testing.T, browser *http.Client) string {
+		t.Helper()
+		b := *browser
+		b.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+		resp, err := b.Get(o.URL + "/me")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		toDex := resp.Header.Get("Location")
+		if resp.StatusCode != http.StatusFound || !strings.HasPrefix(toDex, o.Dex.Issuer+"/auth") {
+			t.Fatalf("GET /me: %d to %q, want a redirect to Dex", resp.StatusCode, toDex)
+		}
+		return toDex
 	}
-	resp.Body.Close()
-	toDex := resp.Header.Get("Location")
-	if resp.StatusCode != http.StatusFound || !strings.HasPrefix(toDex, o.Dex.Issuer+"/auth") {
-		t.Fatalf("GET /me: %d to %q, want a redirect to Dex", resp.StatusCode, toDex)
-	}
-
-	o.Restart()
-
-	// The same browser (its state cookie) finishes the login at Dex.
-	resp = o.Dex.Login(t, browser, toDex, alice.Email, alice.Password)
-	body, _ = io.ReadAll(resp.Body)
-	resp.Body.Close()
-	res := parseResult(t, resp, body, true)
-	if res.str("username") != "127.0.0.1:alice" || res.str("new_token") == "" {
-		t.Errorf("login across a restart: %s", body)
+	read := func(resp *http.Response) []byte {
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return b
 	}
 
-	resp, body = oidcLogin(t, o, "/me", bob, true)
-	if shown := parseResult(t, resp, body, true).str("existing_token"); shown != bobToken || shown == "" {
-		t.Errorf("after the restart /me shows bob %q, want his token from before: %s", shown, body)
-	}
+	t.Run("restart", func(t *testing.T) {
+		resp, body := oidcLogin(t, o, "/me", bob, true)
+		bobToken := parseResult(t, resp, body, true).str("new_token")
+
+		browser := o.Browser(t, true)
+		toDex := startLogin(t, browser)
+		o.Restart()
+
+		// The same browser (its state cookie) finishes the login at Dex.
+		resp = o.Dex.Login(t, browser, toDex, alice.Email, alice.Password)
+		body = read(resp)
+		res := parseResult(t, resp, body, true)
+		if res.str("username") != "127.0.0.1:alice" || res.str("new_token") == "" {
+			t.Errorf("login across a restart: %s", body)
+		}
+
+		// Replaying the callback (same code, same state) is refused.
+		callback := resp.Request.URL.String()
+		resp, err := browser.Get(callback)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body = read(resp)
+		if resp.StatusCode != http.StatusBadRequest || strings.Contains(string(body), "token") {
+			t.Errorf("replayed callback: %d %s, want 400 without a token", resp.StatusCode, body)
+		}
+
+		resp, body = oidcLogin(t, o, "/me", bob, true)
+		if shown := parseResult(t, resp, body, true).str("existing_token"); shown != bobToken || shown == "" {
+			t.Errorf("after the restart /me shows bob %q, want his token from before: %s", shown, body)
+		}
+	})
+
+	t.Run("another browser", func(t *testing.T) {
+		// carol's login is started in one browser and finished in another
+		// (as when a login link is slipped to a victim): refused, and
+		// carol gets no account.
+		toDex := startLogin(t, o.Browser(t, true))
+		resp := o.Dex.Login(t, o.Browser(t, true), toDex, carol.Email, carol.Password)
+		body := read(resp)
+		if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(body), "another browser") {
+			t.Errorf("login finished in another browser: %d %s, want 400", resp.StatusCode, body)
+		}
+		if _, err := o.Service.ResolveLogin(context.Background(), "127.0.0.1:carol"); err == nil {
+			t.Error("carol has an account")
+		}
+	})
 }
 
 // TestOpenIDPasswordAPI: with [openid_config], Ktra's password endpoints
