@@ -235,19 +235,25 @@ throughput() {
 	local data=$WORK/small paths=$WORK/small-paths root=$WORK/nginx-root
 	log "seeding 1000 crates x 10 versions with real .crate files"
 	"$SEED" -quiet -db-dir-path "$data/db" -dl-dir-path "$data/crates" -crates 1000 -versions 10 -paths "$paths" >&2
+	# Seeded .crate files are small (~2 KB); add one of the typical real size.
+	"$SEED" -quiet -db-dir-path "$data/db" -dl-dir-path "$data/crates" -first 1000 -crates 1 -versions 1 \
+		-code-bytes 112640 -paths "$WORK/large-path" >&2
 	start_crated "$data" "$CRATED_PORT"
 	local base=http://127.0.0.1:$CRATED_PORT nbase=http://127.0.0.1:$NGINX_PORT
 	# One hot index file and one .crate, taken from crated itself so that
 	# nginx serves byte for byte what crated serves.
-	local index_path name dl_path
+	local index_path name dl_path large
 	index_path=$(sed -n 500p "$paths")
 	name=${index_path##*/}
 	dl_path=/api/v1/crates/$name/0.1.0/download
+	large=$(head -1 "$WORK/large-path")
+	large=/api/v1/crates/${large##*/}/0.1.0/download
 	log "copying crated's answers into nginx's root"
-	"$LOAD" mirror -base "$base" -out "$root" -urls "$paths" "$dl_path" >&2
+	"$LOAD" mirror -base "$base" -out "$root" -urls "$paths" "$dl_path" "$large" >&2
 	start_nginx "$root" "$NGINX_PORT"
 	cmp <(curl -s "$base$index_path") <(curl -s "$nbase$index_path")
 	cmp <(curl -s "$base$dl_path") <(curl -s "$nbase$dl_path")
+	cmp <(curl -s "$base$large") <(curl -s "$nbase$large")
 	# wrk picks a random index file of the 1000 for every request.
 	cat >"$WORK/random.lua" <<EOF
 local paths = {}
@@ -263,11 +269,12 @@ EOF
 
 	say ""
 	say "Throughput: wrk -t2 -c$CONNS -d$DURATION, $ROUNDS rounds alternating crated/nginx ($NGINX_WORKERS nginx workers)"
-	say "index file: $(curl -s "$base$index_path" | wc -c) bytes; .crate: $(curl -s "$base$dl_path" | wc -c) bytes"
+	say "index file: $(curl -s "$base$index_path" | wc -c) bytes (10 versions); .crate files: $(curl -s "$base$dl_path" | wc -c) and $(curl -s "$base$large" | wc -c) bytes"
 	say "$(printf '%-26s %12s %12s %7s %10s %10s   %s' target 'crated req/s' 'nginx req/s' ratio 'crated p99' 'nginx p99' goal)"
 	compare "index file (one, hot)" "$base$index_path" "$nbase$index_path" 0.8
 	compare "index files (1000, random)" "$base" "$nbase" 0.8 "$WORK/random.lua"
-	compare ".crate download" "$base$dl_path" "$nbase$dl_path" 0.9
+	compare ".crate download (small)" "$base$dl_path" "$nbase$dl_path" 0.9
+	compare ".crate download (typical)" "$base$large" "$nbase$large" 0.9
 	say "(p99 in ms; req/s are means over the rounds, the ratio is of the sums)"
 	stop_pid "$NGINX_PID"
 	stop_pid "$CRATED_PID"
