@@ -73,6 +73,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return runUser(ctx, rest, stdin, stdout, stderr)
 	case "token":
 		return runToken(ctx, rest, stdout, stderr)
+	case "migrate-store":
+		return runMigrateStore(ctx, rest, stdout, stderr)
 	case "migrate":
 		m, _, err := load("migrate", rest, stderr)
 		if err != nil {
