@@ -1,0 +1,517 @@
+// Package git keeps the registry's index as a git repository, the way cargo
+// read registries before the sparse protocol and the way Ktra served them:
+// a bare repository whose head commit holds config.json at its root and one
+// file per crate, laid out as in the sparse index, one JSON line per version.
+//
+// The repository is derived from the metadata store, never the other way
+// round: Sync renders the named crates (or all of them) from the store and
+// commits the difference, so deleting the repository and calling Sync(nil)
+// rebuilds it. The repository is served read-only over git's smart HTTP
+// protocol (Handler) and, when a remote is configured, force-pushed to it
+// after every change, as Ktra did.
+package git
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/crated/crated"
+	"github.com/crated/crated/cargo"
+	"github.com/go-git/go-billy/v5/osfs"
+	gogit "github.com/go-git/go-git/v5"
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/cache"
+	"github.com/go-git/go-git/v5/plumbing/object"
+	"github.com/go-git/go-git/v5/plumbing/transport"
+	"github.com/go-git/go-git/v5/storage/filesystem"
+)
+
+// Config is what Open needs. The app fills it from [index_config].
+type Config struct {
+	// Dir is the local repository (index_config.local_path). It is created
+	// as a bare repository when missing. An existing repository is reused,
+	// bare or not (Ktra kept a clone with a work tree there; crated only
+	// uses its .git directory).
+	Dir string
+	// Branch is the branch holding the index; HEAD points at it. Default
+	// "main".
+	Branch string
+
+	// RemoteURL, when set, receives a force-push of Branch after every
+	// commit: https://..., ssh://..., user@host:path, file://... or a local
+	// path. Empty means no push.
+	RemoteURL string
+	// HTTPSUsername and HTTPSPassword authenticate pushes to an http(s)
+	// remote (a password or an access token).
+	HTTPSUsername string
+	HTTPSPassword string
+	// SSHUsername (default: the URL's user, else "git"), SSHPrivateKeyPath
+	// and SSHKeyPassphrase authenticate pushes to an ssh remote. Without a
+	// key path the SSH agent is used.
+	SSHUsername       string
+	SSHPrivateKeyPath string
+	SSHKeyPassphrase  string
+	// SSHKnownHostsPath is the known_hosts file that vouches for the ssh
+	// remote's host key. Empty: $SSH_KNOWN_HOSTS, else ~/.ssh/known_hosts.
+	SSHKnownHostsPath string
+
+	// AuthorName and AuthorEmail sign the commits. Defaults "crated" and
+	// "crated@localhost" (Ktra used "ktra-driver", "undefined@example.com").
+	AuthorName  string
+	AuthorEmail string
+
+	// ConfigJSON is written verbatim as config.json at the root of every
+	// commit: the same document the sparse index serves (dl and api).
+	ConfigJSON []byte
+
+	// Locker, when set, is held around every Sync so that several replicas
+	// never write or push at the same time (a PostgreSQL advisory lock).
+	Locker Locker
+
+	// Coalesce is the least time between two commits made by Run; changes
+	// arriving meanwhile go into the next one. Default 200ms.
+	Coalesce time.Duration
+	// PushAttempts is how many times one Sync tries to push (default 3),
+	// waiting Backoff, then twice that, and so on between attempts. Backoff
+	// (default 1s) is also the first delay before Run retries a failed
+	// Sync; Run doubles it up to five minutes.
+	PushAttempts int
+	Backoff      time.Duration
+}
+
+// Locker is a lock shared by every process that writes the same index.
+type Locker interface {
+	// Lock blocks until the lock is held or ctx ends, and returns the
+	// function that releases it.
+	Lock(ctx context.Context) (unlock func(), err error)
+}
+
+// Index is a git index over a metadata store. Its methods are safe for
+// concurrent use.
+type Index struct {
+	cfg    Config
+	store  crated.Store
+	log    *slog.Logger
+	gitDir string
+	branch plumbing.ReferenceName
+
+	remote *transport.Endpoint // nil without RemoteURL
+	auth   transport.AuthMethod
+	// secrets are scrubbed from push errors before they are logged.
+	secrets []string
+
+	// syncMu makes Sync the only writer in this process. The fields below
+	// it belong to the writer.
+	syncMu      sync.Mutex
+	repo        *gogit.Repository
+	root        *dir              // image of head's tree; nil: reload
+	paths       map[string]string // canonical name -> index path
+	head        plumbing.Hash     // commit root was loaded from or written as
+	tree        plumbing.Hash     // head's tree
+	pushPending bool
+	sinceRepack int
+
+	// repoMu guards the repository's files against readers: the writer
+	// takes it exclusively to move the branch and to repack; Handler's
+	// requests take it shared. New objects are written without it, since
+	// nothing refers to them until the branch moves.
+	repoMu    sync.RWMutex
+	readCache cache.Object
+	packSlots chan struct{}
+
+	queue queue
+}
+
+const (
+	configFile    = "config.json"
+	repackEvery   = 256 // commits between two repacks of the loose objects
+	pushTimeout   = 2 * time.Minute
+	maxRunBackoff = 5 * time.Minute
+)
+
+// Open opens or creates the repository in cfg.Dir. It does not sync: call
+// Sync(nil), or Run, which starts with a full sync.
+func Open(ctx context.Context, cfg Config, store crated.Store, log *slog.Logger) (_ *Index, err error) {
+	defer crated.Wrap(&err, "git.Open(%q)", cfg.Dir)
+	if log == nil {
+		log = slog.Default()
+	}
+	if cfg.Dir == "" {
+		return nil, crated.Errorf(crated.EINVALID, "git index: the local repository path is empty")
+	}
+	if cfg.Branch == "" {
+		cfg.Branch = "main"
+	}
+	branch := plumbing.NewBranchReferenceName(cfg.Branch)
+	if err := branch.Validate(); err != nil {
+		return nil, crated.Errorf(crated.EINVALID, "git index: %q is not a valid branch name", cfg.Branch)
+	}
+	if !json.Valid(cfg.ConfigJSON) {
+		return nil, crated.Errorf(crated.EINVALID, "git index: config.json is not valid JSON")
+	}
+	if cfg.AuthorName == "" {
+		cfg.AuthorName = "crated"
+	}
+	if cfg.AuthorEmail == "" {
+		cfg.AuthorEmail = "crated@localhost"
+	}
+	if cfg.Coalesce <= 0 {
+		cfg.Coalesce = 200 * time.Millisecond
+	}
+	if cfg.PushAttempts <= 0 {
+		cfg.PushAttempts = 3
+	}
+	if cfg.Backoff <= 0 {
+		cfg.Backoff = time.Second
+	}
+	ix := &Index{
+		cfg:       cfg,
+		store:     store,
+		log:       log,
+		branch:    branch,
+		readCache: cache.NewObjectLRU(16 * cache.MiByte),
+		packSlots: make(chan struct{}, 4),
+		queue:     newQueue(),
+	}
+	for _, s := range []string{cfg.HTTPSPassword, cfg.SSHKeyPassphrase} {
+		if s != "" {
+			ix.secrets = append(ix.secrets, s)
+		}
+	}
+	if cfg.RemoteURL != "" {
+		if ix.remote, ix.auth, err = remoteFor(cfg); err != nil {
+			return nil, err
+		}
+		if ix.remote.Password != "" {
+			ix.secrets = append(ix.secrets, ix.remote.Password)
+		}
+		// A remote may be behind after a restart: the first Sync pushes
+		// even when it commits nothing.
+		ix.pushPending = true
+	}
+	if err := ix.openRepo(); err != nil {
+		return nil, err
+	}
+	return ix, nil
+}
+
+// openRepo opens or initializes the repository and points HEAD at the
+// branch.
+func (ix *Index) openRepo() error {
+	ix.gitDir = ix.cfg.Dir
+	if fi, err := os.Stat(filepath.Join(ix.cfg.Dir, ".git")); err == nil && fi.IsDir() {
+		ix.gitDir = filepath.Join(ix.cfg.Dir, ".git")
+	}
+	if err := os.MkdirAll(ix.gitDir, 0o755); err != nil {
+		return crated.Errorf(crated.EINVALID, "git index: cannot create %s: %v", ix.gitDir, err)
+	}
+	st := ix.newStorage(cache.NewObjectLRUDefault())
+	repo, err := gogit.Open(st, nil)
+	if errors.Is(err, gogit.ErrRepositoryNotExists) {
+		repo, err = gogit.InitWithOptions(st, nil, gogit.InitOptions{DefaultBranch: ix.branch})
+	}
+	if err != nil {
+		return crated.Errorf(crated.EINVALID, "git index: %s is not a usable git repository: %v", ix.cfg.Dir, err)
+	}
+	head, err := st.Reference(plumbing.HEAD)
+	if err != nil || head.Type() != plumbing.SymbolicReference || head.Target() != ix.branch {
+		// Cargo fetches HEAD: it must name the branch Sync moves.
+		if err := st.SetReference(plumbing.NewSymbolicReference(plumbing.HEAD, ix.branch)); err != nil {
+			return fmt.Errorf("point HEAD at %s: %w", ix.branch, err)
+		}
+	}
+	ix.repo = repo
+	return nil
+}
+
+func (ix *Index) newStorage(c cache.Object) *filesystem.Storage {
+	return filesystem.NewStorage(osfs.New(ix.gitDir), c)
+}
+
+// Sync brings the repository up to date with the store for the given
+// canonical crate names; nil, an empty list or a list holding "" rebuild
+// every file. It writes at most one commit, only if a file changed, and then
+// pushes when a remote is configured and a push is due (this commit or an
+// earlier one whose push failed). A failed push keeps the commit and
+// returns an EUNAVAILABLE error; the next Sync pushes again.
+func (ix *Index) Sync(ctx context.Context, canons []string) (err error) {
+	defer crated.Wrap(&err, "git.Sync")
+	if ix.cfg.Locker != nil {
+		unlock, err := ix.cfg.Locker.Lock(ctx)
+		if err != nil {
+			return err
+		}
+		defer unlock()
+	}
+	ix.syncMu.Lock()
+	defer ix.syncMu.Unlock()
+
+	full := len(canons) == 0 || slices.Contains(canons, "")
+	committed, err := ix.commit(ctx, canons, full)
+	if err != nil {
+		// The in-memory tree may be half edited: read it again next time.
+		ix.root = nil
+		return err
+	}
+	if committed && ix.remote != nil {
+		ix.pushPending = true
+	}
+	if ix.pushPending && !ix.head.IsZero() {
+		return ix.pushWithRetry(ctx)
+	}
+	return nil
+}
+
+// load reads the branch's head into root and paths when they are missing or
+// stale (another process sharing the directory moved the branch).
+func (ix *Index) load() error {
+	st := ix.repo.Storer
+	ref, err := st.Reference(ix.branch)
+	var head plumbing.Hash
+	switch {
+	case err == nil:
+		head = ref.Hash()
+	case errors.Is(err, plumbing.ErrReferenceNotFound):
+	default:
+		return fmt.Errorf("read %s: %w", ix.branch, err)
+	}
+	if ix.root != nil && head == ix.head {
+		return nil
+	}
+	root, tree := newDir(), plumbing.ZeroHash
+	if !head.IsZero() {
+		c, err := object.GetCommit(st, head)
+		if err != nil {
+			return fmt.Errorf("read commit %s: %w", head, err)
+		}
+		if root, err = loadDir(st, c.TreeHash); err != nil {
+			return err
+		}
+		tree = c.TreeHash
+	}
+	paths := map[string]string{}
+	root.each("", func(p string) {
+		if i := strings.LastIndexByte(p, '/'); i >= 0 {
+			paths[cargo.CanonicalName(p[i+1:])] = p
+		}
+	})
+	ix.root, ix.paths, ix.head, ix.tree = root, paths, head, tree
+	return nil
+}
+
+// commit renders the crates into the tree and commits it if it changed.
+func (ix *Index) commit(ctx context.Context, canons []string, full bool) (bool, error) {
+	if err := ix.load(); err != nil {
+		return false, err
+	}
+	st := ix.repo.Storer
+	var changed []string
+	msg := ""
+	if full {
+		root, paths, n, err := ix.renderAll(ctx)
+		if err != nil {
+			return false, err
+		}
+		ix.root, ix.paths = root, paths
+		msg = fmt.Sprintf("Rebuild the index from the store (%d crates)", n)
+	} else {
+		seen := map[string]bool{}
+		for _, canon := range canons {
+			if seen[canon] {
+				continue
+			}
+			seen[canon] = true
+			name, did, err := ix.renderOne(ctx, canon)
+			if err != nil {
+				return false, err
+			}
+			if did {
+				changed = append(changed, name)
+			}
+		}
+	}
+	h, err := storeBlob(st, ix.cfg.ConfigJSON)
+	if err != nil {
+		return false, err
+	}
+	if ix.root.set(configFile, h) {
+		changed = append(changed, configFile)
+	}
+	if msg == "" {
+		msg = message(changed)
+	}
+	tree, err := ix.root.write(st)
+	if err != nil {
+		return false, err
+	}
+	if !ix.head.IsZero() && tree == ix.tree {
+		return false, nil
+	}
+
+	now := time.Now()
+	sig := object.Signature{Name: ix.cfg.AuthorName, Email: ix.cfg.AuthorEmail, When: now}
+	c := &object.Commit{Author: sig, Committer: sig, Message: msg, TreeHash: tree}
+	if !ix.head.IsZero() {
+		c.ParentHashes = []plumbing.Hash{ix.head}
+	}
+	obj := st.NewEncodedObject()
+	if err := c.Encode(obj); err != nil {
+		return false, fmt.Errorf("encode commit: %w", err)
+	}
+	ch, err := storeObject(st, obj)
+	if err != nil {
+		return false, err
+	}
+	ix.repoMu.Lock()
+	err = st.SetReference(plumbing.NewHashReference(ix.branch, ch))
+	ix.repoMu.Unlock()
+	if err != nil {
+		return false, fmt.Errorf("move %s: %w", ix.branch, err)
+	}
+	ix.head, ix.tree = ch, tree
+	ix.log.Debug("git index: committed", "commit", ch.String(), "change", c.Message)
+	if ix.sinceRepack++; ix.sinceRepack >= repackEvery {
+		ix.repack()
+	}
+	return true, nil
+}
+
+// renderAll builds a fresh tree holding every crate of the store.
+func (ix *Index) renderAll(ctx context.Context) (*dir, map[string]string, int, error) {
+	crates, _, err := ix.store.SearchCrates(ctx, crated.SearchQuery{})
+	if err != nil {
+		return nil, nil, 0, err
+	}
+	root, paths := newDir(), make(map[string]string, len(crates))
+	n := 0
+	for _, c := range crates {
+		if err := ctx.Err(); err != nil {
+			return nil, nil, 0, err
+		}
+		body, err := ix.render(ctx, c)
+		if err != nil {
+			return nil, nil, 0, err
+		}
+		if body == nil {
+			continue
+		}
+		h, err := storeBlob(ix.repo.Storer, body)
+		if err != nil {
+			return nil, nil, 0, err
+		}
+		p := cargo.IndexPath(c.Name)
+		root.set(p, h)
+		paths[c.CanonName] = p
+		n++
+	}
+	return root, paths, n, nil
+}
+
+// renderOne updates one crate's file in the tree and reports the crate's
+// name and whether its file changed.
+func (ix *Index) renderOne(ctx context.Context, canon string) (string, bool, error) {
+	old, had := ix.paths[canon]
+	c, err := ix.store.CrateByName(ctx, canon)
+	var body []byte
+	switch {
+	case crated.IsCode(err, crated.ENOTFOUND):
+	case err != nil:
+		return "", false, err
+	default:
+		if body, err = ix.render(ctx, c); err != nil {
+			return "", false, err
+		}
+	}
+	if body == nil {
+		// Gone from the store, or no version left: no file.
+		delete(ix.paths, canon)
+		return canon, had && ix.root.remove(old), nil
+	}
+	p := cargo.IndexPath(c.Name)
+	h, err := storeBlob(ix.repo.Storer, body)
+	if err != nil {
+		return "", false, err
+	}
+	did := false
+	if had && old != p {
+		did = ix.root.remove(old)
+	}
+	if ix.root.set(p, h) {
+		did = true
+	}
+	ix.paths[canon] = p
+	return c.Name, did, nil
+}
+
+// render returns a crate's index file, or nil when it has no version. It
+// matches the sparse index byte for byte: the stored lines in publish order,
+// with yanked applied.
+func (ix *Index) render(ctx context.Context, c *crated.Crate) ([]byte, error) {
+	vs, err := ix.store.Versions(ctx, c.ID)
+	if crated.IsCode(err, crated.ENOTFOUND) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if len(vs) == 0 {
+		return nil, nil
+	}
+	var buf bytes.Buffer
+	for _, v := range vs {
+		line := v.Entry
+		if v.Yanked {
+			if line, err = cargo.SetYanked(v.Entry, true); err != nil {
+				return nil, err
+			}
+		}
+		buf.Write(line)
+		buf.WriteByte('\n')
+	}
+	return buf.Bytes(), nil
+}
+
+// message is the commit message for a list of changed crates.
+func message(changed []string) string {
+	if len(changed) == 0 {
+		return "Update the index"
+	}
+	sort.Strings(changed)
+	const show = 10
+	if len(changed) > show {
+		return fmt.Sprintf("Update %s and %d more", strings.Join(changed[:show], ", "), len(changed)-show)
+	}
+	return "Update " + strings.Join(changed, ", ")
+}
+
+// repack packs the loose objects that every commit leaves behind, so that
+// reads stay fast. Readers are kept out meanwhile: repacking deletes files
+// they may be reading. A failure is only logged; the objects stay loose.
+func (ix *Index) repack() {
+	ix.repoMu.Lock()
+	defer ix.repoMu.Unlock()
+	if err := ix.repo.RepackObjects(&gogit.RepackConfig{}); err != nil {
+		ix.log.Warn("git index: repack failed; objects stay loose", "err", err)
+		return
+	}
+	ix.sinceRepack = 0
+	// Cached objects may point into deleted pack files.
+	ix.readCache.Clear()
+	repo, err := gogit.Open(ix.newStorage(cache.NewObjectLRUDefault()), nil)
+	if err != nil {
+		ix.log.Warn("git index: reopen after repack failed", "err", err)
+		return
+	}
+	ix.repo = repo
+}
