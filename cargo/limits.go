@@ -15,8 +15,14 @@ package cargo
 //   - MaxEntries 10000: tar entries (files and directories). cargo sets no
 //     limit of its own; 10000 is far above real crates (the largest crates
 //     on crates.io ship a few thousand files) and bounds the work per publish.
-//   - MaxManifest 1 MiB: the Cargo.toml inside the tarball, the one entry
-//     that is read into memory and parsed.
+//   - MaxManifest 256 KiB: the Cargo.toml inside the tarball, the one entry
+//     that is read into memory and parsed. Normalized manifests are a few
+//     KiB; the largest known (web-sys, windows, with thousands of features)
+//     are under 100 KiB. On hostile input within the shape limits of
+//     parseManifest the TOML parser is about 10 times slower than on a
+//     plain manifest (up to a few microseconds per byte,
+//     BenchmarkParseManifestHostile), so 1 MiB would let one publish cost
+//     seconds of CPU.
 //   - MaxDependencies 500, MaxFeatures 300, MaxFeatureValues 300: crates.io's
 //     publish limits. A private registry may raise them for crates such as
 //     windows-sys that have thousands of features.
@@ -41,7 +47,7 @@ const (
 	DefaultMaxCrate         = 10 << 20
 	DefaultMaxUnpacked      = 512 << 20
 	DefaultMaxEntries       = 10000
-	DefaultMaxManifest      = 1 << 20
+	DefaultMaxManifest      = 256 << 10
 	DefaultMaxDependencies  = 500
 	DefaultMaxFeatures      = 300
 	DefaultMaxFeatureValues = 300

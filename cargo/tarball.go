@@ -109,9 +109,14 @@ func inspectCrate(crate []byte, name, vers string, lim Limits) (_ *Package, unpa
 		_ = zr.Reset(bytes.NewReader(nil))
 		gzipReaders.Put(zr)
 	}()
-	if err := zr.Reset(bytes.NewReader(crate)); err != nil {
+	br := bytes.NewReader(crate)
+	if err := zr.Reset(br); err != nil {
 		return nil, 0, invalidf("the crate file is not a gzip file: %s", gzipErrorText(err))
 	}
+	// One gzip member, as cargo reads it (flate2's GzDecoder stops after
+	// the first): an archive continued in a second member would pass here
+	// and fail to unpack for every user.
+	zr.Multistream(false)
 	cr = &countingReader{r: zr, max: lim.MaxUnpacked}
 	tr := tar.NewReader(cr)
 	readError := func(err error) error {
@@ -169,11 +174,14 @@ func inspectCrate(crate []byte, name, vers string, lim Limits) (_ *Package, unpa
 			}
 		}
 	}
-	// Read what follows the end of the tar archive, within the same limit,
-	// so that the gzip checksum is verified and nothing unbounded hides
-	// after the archive.
+	// Read what follows the end of the tar archive in the gzip stream,
+	// within the same limit, so that the gzip checksum is verified and
+	// nothing unbounded hides after the archive.
 	if _, err := io.Copy(io.Discard, cr); err != nil {
 		return nil, 0, readError(err)
+	}
+	if br.Len() > 0 {
+		return nil, 0, invalidf("the crate file has %d bytes of unexpected data after its gzip stream", br.Len())
 	}
 
 	switch {

@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"bytes"
 	"compress/gzip"
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -55,10 +56,12 @@ func tarball(t testing.TB, entries ...entry) []byte {
 	return buf.Bytes()
 }
 
-func gz(t testing.TB, data []byte) []byte {
+func gz(t testing.TB, data []byte) []byte { return gzLevel(t, data, gzip.BestCompression) }
+
+func gzLevel(t testing.TB, data []byte, level int) []byte {
 	t.Helper()
 	var buf bytes.Buffer
-	zw, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression)
+	zw, _ := gzip.NewWriterLevel(&buf, level)
 	if _, err := zw.Write(data); err != nil {
 		t.Fatal(err)
 	}
@@ -302,11 +305,17 @@ func TestInspectCrate(t *testing.T) {
 			return gz(t, tarball(t, file("foo-1.0.0/Cargo.toml", fooManifest+"[dependencies]\nserde = 1\n")))
 		}, code: invalid, msg: "dependency `dependencies.serde` must be a string or a table"},
 		{name: "manifest too deep", crate: func(t testing.TB) []byte {
-			return gz(t, tarball(t, file("foo-1.0.0/Cargo.toml", fooManifest+"x = "+strings.Repeat("[", 33)+strings.Repeat("]", 33)+"\n")))
-		}, code: invalid, msg: "more than 32 deep"},
+			return gz(t, tarball(t, file("foo-1.0.0/Cargo.toml", fooManifest+"x = "+strings.Repeat("[", 9)+strings.Repeat("]", 9)+"\n")))
+		}, code: invalid, msg: "more than 8 deep"},
+		{name: "manifest nesting at the limit", crate: func(t testing.TB) []byte {
+			return gz(t, tarball(t, file("foo-1.0.0/Cargo.toml", fooManifest+"x = "+strings.Repeat("[", 8)+strings.Repeat("]", 8)+"\n[a.b.c.d.e.f.g.h.i]\nk = {a.b.c = 1, d = {e.f.g = 2}}\nl = 1.5\nm = [1.5, 2.5]\n")))
+		}, files: 1, unpackSize: int64(len(fooManifest) + 97)},
+		{name: "manifest dotted key in inline table", crate: func(t testing.TB) []byte {
+			return gz(t, tarball(t, file("foo-1.0.0/Cargo.toml", fooManifest+"x = {a.b.c.d = 1}\n")))
+		}, code: invalid, msg: "more than 2 dots in an inline table"},
 		{name: "manifest dotted key", crate: func(t testing.TB) []byte {
-			return gz(t, tarball(t, file("foo-1.0.0/Cargo.toml", fooManifest+strings.Repeat("a.", 17)+"a = 1\n")))
-		}, code: invalid, msg: "more than 16 dots"},
+			return gz(t, tarball(t, file("foo-1.0.0/Cargo.toml", fooManifest+strings.Repeat("a.", 9)+"a = 1\n")))
+		}, code: invalid, msg: "more than 8 dots"},
 		{name: "manifest dots in strings are fine", crate: func(t testing.TB) []byte {
 			return gz(t, tarball(t, file("foo-1.0.0/Cargo.toml", fooManifest+"description = \""+strings.Repeat(".", 40)+"[[[[\"\n# ....................{{{{\n")))
 		}, files: 1, unpackSize: int64(len(fooManifest) + 88)},
@@ -346,8 +355,12 @@ func TestInspectCrate(t *testing.T) {
 			tb := tarball(t, file("foo-1.0.0/Cargo.toml", fooManifest))
 			return gz(t, tb[:530]) // in the middle of Cargo.toml's data
 		}, code: invalid, msg: "not a valid .tar.gz archive"},
-		{name: "garbage after archive", crate: func(t testing.TB) []byte {
+		{name: "garbage after the gzip stream", crate: func(t testing.TB) []byte {
 			return append(fooCrate(t), "garbage"...)
+		}, code: invalid, msg: "7 bytes of unexpected data after its gzip stream"},
+		{name: "archive continued in a second gzip member", crate: func(t testing.TB) []byte {
+			tb := tarball(t, file("foo-1.0.0/Cargo.toml", fooManifest))
+			return cat(gz(t, tb[:530]), gz(t, tb[530:]))
 		}, code: invalid, msg: "not a valid .tar.gz archive"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -370,29 +383,38 @@ func TestInspectCrate(t *testing.T) {
 	}
 }
 
-// Gzip bombs: a few KiB that expand to a GiB must be refused after reading
-// at most MaxUnpacked decompressed bytes, whether the tar headers announce
-// the size or not.
+// Gzip bombs: a small crate that expands to far more than MaxUnpacked must
+// be refused after reading at most MaxUnpacked decompressed bytes, whether
+// the tar headers announce the size or not.
 func TestInspectCrateBombs(t *testing.T) {
 	lim := DefaultLimits()
 	lim.MaxUnpacked = 8 << 20
-	gib := zeroMembers(t, 1024) // 1 GiB of zeros in about 1 MiB
+	zeros := make([]byte, 64<<20) // 64 MiB, about 64 KiB compressed
+	small := tarball(t, file("foo-1.0.0/Cargo.toml", fooManifest))
 	for _, tc := range []struct {
 		name  string
 		crate []byte
+		code  string
+		msg   string
 	}{
 		// One file announcing 1 GiB: refused at its header.
-		{"declared", append(gz(t, rawHeader(t, "foo-1.0.0/Cargo.toml", 1<<30)), gib...)},
+		{"declared", gzLevel(t, cat(rawHeader(t, "foo-1.0.0/Cargo.toml", 1<<30), zeros), gzip.BestSpeed), tooLarge, "unpacks to more than 8388608 bytes"},
 		// Many files of 1 MiB each: refused when the sum passes the limit.
-		{"many files", gz(t, tarball(t, manyZeroFiles(16)...))},
-		// A valid small archive followed by a GiB of zeros after its end.
-		{"after the archive", append(fooCrate(t), gib...)},
+		{"many files", gzLevel(t, tarball(t, manyZeroFiles(16)...), gzip.BestSpeed), tooLarge, "unpacks to more than 8388608 bytes"},
+		// A valid small archive followed by zeros after its end, in the
+		// same gzip stream.
+		{"after the archive", gzLevel(t, cat(small, zeros), gzip.BestSpeed), tooLarge, "unpacks to more than 8388608 bytes"},
 		// Zero blocks only: the tar reader sees the end at once; the rest
 		// is drained within the limit.
-		{"zeros", gib},
+		{"zeros", gzLevel(t, zeros, gzip.BestSpeed), tooLarge, "unpacks to more than 8388608 bytes"},
+		// Further gzip members are not read at all.
+		{"more members", cat(gz(t, small), zeroMembers(t, 512)), invalid, "unexpected data after its gzip stream"},
 	} {
+		if len(tc.crate) > 1<<20 {
+			t.Errorf("%s: the bomb is %d bytes, not small", tc.name, len(tc.crate))
+		}
 		pkg, unpacked, err := inspectCrate(tc.crate, "foo", "1.0.0", lim)
-		wantCode(t, tc.name, err, tooLarge, "the crate unpacks to more than 8388608 bytes")
+		wantCode(t, tc.name, err, tc.code, tc.msg)
 		if pkg != nil || unpacked > lim.MaxUnpacked+1 {
 			t.Errorf("%s: decompressed %d bytes, limit %d", tc.name, unpacked, lim.MaxUnpacked)
 		}
@@ -437,5 +459,43 @@ func BenchmarkInspectCrate(b *testing.B) {
 		if _, err := InspectCrate(crate, "tiny-crate", "0.1.0+build.5", DefaultLimits()); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// BenchmarkParseManifestHostile measures the worst Cargo.toml shapes found
+// within the shape limits, at DefaultMaxManifest: what one hostile publish
+// can cost in TOML parsing.
+func BenchmarkParseManifestHostile(b *testing.B) {
+	for name, line := range map[string]func(i int) string{
+		"plain":  func(i int) string { return fmt.Sprintf("k%d = %d\n", i, i) },
+		"dotted": func(i int) string { return fmt.Sprintf("%s%d = 1\n", strings.Repeat("a.", 8), i) },
+		"inline": func(i int) string {
+			return fmt.Sprintf("k%d = %s1%s\n", i, strings.Repeat("{a.b.c=", 7), strings.Repeat("}", 7))
+		},
+		"array-inline": func(i int) string {
+			return fmt.Sprintf("k%d = [%s1%s]\n", i, strings.Repeat("{a.b.c=[", 3), strings.Repeat("]}", 3))
+		},
+	} {
+		var sb strings.Builder
+		sb.WriteString(fooManifest + "[package.metadata.a.b.c.d.e.f]\n")
+		for i := 0; ; i++ {
+			l := line(i)
+			if sb.Len()+len(l) > DefaultMaxManifest {
+				break
+			}
+			sb.WriteString(l)
+		}
+		data := []byte(sb.String())
+		if _, err := parseManifest(data); err != nil {
+			b.Fatal(err)
+		}
+		b.Run(name, func(b *testing.B) {
+			b.SetBytes(int64(len(data)))
+			for b.Loop() {
+				if _, err := parseManifest(data); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
