@@ -323,3 +323,56 @@ func TestNginx(t *testing.T) {
 		}
 	}
 }
+
+// TestDeployReplicaConfig loads deploy/replica.toml, as shipped and with its
+// OpenID section switched on, with its secret files in a temp dir.
+func TestDeployReplicaConfig(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("..", "deploy", "replica.toml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	secrets := t.TempDir()
+	for name, value := range map[string]string{
+		"crated-postgres-url":       "postgres://crated:pw@db.example.com:5432/crated?sslmode=verify-full",
+		"crated-s3-access-key":      "AKIAEXAMPLE",
+		"crated-s3-secret-key":      "secret-example",
+		"crated-oidc-client-secret": "client-secret-example",
+		"crated-token-seal-key":     strings.Repeat("ab", 32),
+	} {
+		if err := os.WriteFile(filepath.Join(secrets, name), []byte(value+"\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	shipped := strings.ReplaceAll(string(b), "/run/secrets/", secrets+"/")
+	before, section, ok := strings.Cut(shipped, "# [openid_config]")
+	if !ok {
+		t.Fatal("deploy/replica.toml has no commented [openid_config] section")
+	}
+	withOpenID := before + "[openid_config]" + strings.ReplaceAll(section, "\n# ", "\n")
+
+	for _, tc := range []struct {
+		name, toml string
+		openID     bool
+	}{{"as shipped", shipped, false}, {"with OpenID", withOpenID, true}} {
+		t.Run(tc.name, func(t *testing.T) {
+			file := filepath.Join(t.TempDir(), "replica.toml")
+			if err := os.WriteFile(file, []byte(tc.toml), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			cfg, err := config.Load(file, []string{}, nil)
+			if err != nil {
+				t.Fatalf("config.Load: %v", err)
+			}
+			if cfg.DB.PostgresURL == "" || cfg.CrateFiles.S3SecretKey != "secret-example" || !cfg.CrateFiles.S3RedirectDownloads ||
+				cfg.Server.BaseURL != "https://crates.example.com" || cfg.Server.Port != 8000 {
+				t.Errorf("loaded %+v %+v %+v", cfg.Server, cfg.DB.PostgresURL != "", cfg.CrateFiles)
+			}
+			if (cfg.OpenID != nil) != tc.openID {
+				t.Fatalf("openid_config present: %v, want %v", cfg.OpenID != nil, tc.openID)
+			}
+			if tc.openID && (cfg.OpenID.TokenSealKeyFile == "" || cfg.OpenID.ClientSecret != "client-secret-example") {
+				t.Errorf("openid_config: %+v", cfg.OpenID)
+			}
+		})
+	}
+}
