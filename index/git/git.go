@@ -133,9 +133,12 @@ type Index struct {
 	queue queue
 }
 
+// repackEvery is the number of commits between two repacks of the loose
+// objects (a variable for tests).
+var repackEvery = 256
+
 const (
 	configFile    = "config.json"
-	repackEvery   = 256 // commits between two repacks of the loose objects
 	pushTimeout   = 2 * time.Minute
 	maxRunBackoff = 5 * time.Minute
 )

@@ -1,0 +1,344 @@
+package git_test
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	gitindex "github.com/crated/crated/index/git"
+	gogit "github.com/go-git/go-git/v5"
+	"github.com/go-git/go-git/v5/config"
+	"github.com/go-git/go-git/v5/plumbing/object"
+)
+
+// serve mounts the index's handler as the app does, at /git/index/ with the
+// prefix stripped, and counts the bytes of upload-pack responses.
+func serve(t *testing.T, ix *gitindex.Index) (url string, stats *serveStats) {
+	t.Helper()
+	stats = &serveStats{}
+	mux := http.NewServeMux()
+	h := http.StripPrefix("/git/index", ix.Handler())
+	mux.Handle("/git/index/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, "/git-upload-pack") {
+			stats.posts.Add(1)
+			w = &countingWriter{ResponseWriter: w, n: &stats.bytes}
+		}
+		h.ServeHTTP(w, r)
+	}))
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	return srv.URL + "/git/index", stats
+}
+
+// serveStats counts upload-pack requests and the bytes answered.
+type serveStats struct{ posts, bytes atomic.Int64 }
+
+type countingWriter struct {
+	http.ResponseWriter
+	n *atomic.Int64
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	c.n.Add(int64(len(p)))
+	return c.ResponseWriter.Write(p)
+}
+
+// runGit runs the git program with a clean configuration.
+func runGit(t *testing.T, dir string, args ...string) string {
+	t.Helper()
+	out, err := gitCmd(t, dir, args...)
+	if err != nil {
+		t.Fatalf("git %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return strings.TrimSpace(out)
+}
+
+func gitCmd(t *testing.T, dir string, args ...string) (string, error) {
+	t.Helper()
+	cmd := exec.Command(needGit(t), args...)
+	cmd.Dir = dir
+	home := t.TempDir()
+	cmd.Env = append(os.Environ(), "HOME="+home, "XDG_CONFIG_HOME="+home, "GIT_CONFIG_NOSYSTEM=1", "GIT_TERMINAL_PROMPT=0")
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
+
+func TestCloneWithGoGit(t *testing.T) {
+	st := openStore(t)
+	uid := user(t, st)
+	publish(t, st, uid, "alpha", "0.1.0")
+	publish(t, st, uid, "beta", "0.1.0")
+	ix, cfg := openIndex(t, st)
+	mustSync(t, ix)
+	url, _ := serve(t, ix)
+
+	dir := t.TempDir()
+	clone, err := gogit.PlainClone(dir, true, &gogit.CloneOptions{URL: url})
+	if err != nil {
+		t.Fatalf("clone %s: %v", url, err)
+	}
+	if got, want := branchOf(t, clone, "refs/heads/main"), readBranch(t, cfg.Dir, "main"); got.commit != want.commit {
+		t.Fatalf("cloned %s, index at %s", got.commit, want.commit)
+	}
+	wantFiles(t, st, branchOf(t, clone, "HEAD"), testConfigJSON, "alpha", "beta")
+
+	// An incremental fetch offers what the clone has.
+	publish(t, st, uid, "alpha", "0.2.0")
+	mustSync(t, ix, "alpha")
+	err = clone.Fetch(&gogit.FetchOptions{RefSpecs: []config.RefSpec{"+refs/heads/*:refs/heads/*"}})
+	if err != nil {
+		t.Fatalf("fetch: %v", err)
+	}
+	got := branchOf(t, clone, "refs/heads/main")
+	if want := readBranch(t, cfg.Dir, "main"); got.commit != want.commit {
+		t.Fatalf("fetched %s, index at %s", got.commit, want.commit)
+	}
+	wantFiles(t, st, got, testConfigJSON, "alpha", "beta")
+}
+
+func TestCloneWithGitCLI(t *testing.T) {
+	needGit(t)
+	st := openStore(t)
+	uid := user(t, st)
+	publish(t, st, uid, "alpha", "0.1.0")
+	ix, cfg := openIndex(t, st)
+	mustSync(t, ix)
+	url, _ := serve(t, ix)
+
+	for _, proto := range []string{"0", "2"} {
+		t.Run("protocol v"+proto, func(t *testing.T) {
+			work := t.TempDir()
+			runGit(t, work, "-c", "protocol.version="+proto, "clone", "-q", url, "clone")
+			clone := filepath.Join(work, "clone")
+			if got := runGit(t, clone, "show", "HEAD:config.json"); got != testConfigJSON {
+				t.Errorf("config.json in the clone: %s", got)
+			}
+			if got := runGit(t, clone, "rev-parse", "--abbrev-ref", "HEAD"); got != "main" {
+				t.Errorf("the clone checked out %q, want main (from the symref)", got)
+			}
+			publish(t, st, uid, "alpha", "0.2."+proto)
+			mustSync(t, ix, "alpha")
+			runGit(t, clone, "-c", "protocol.version="+proto, "fetch", "-q", "origin")
+			if got, want := runGit(t, clone, "rev-parse", "origin/main"), readBranch(t, cfg.Dir, "main").commit.String(); got != want {
+				t.Errorf("fetched %s, index at %s", got, want)
+			}
+			if body := runGit(t, clone, "show", "origin/main:al/ph/alpha"); !strings.Contains(body, `"vers":"0.2.`+proto+`"`) {
+				t.Errorf("alpha after fetch:\n%s", body)
+			}
+			runGit(t, clone, "fsck", "--strict")
+			if out := runGit(t, work, "ls-remote", url); !strings.Contains(out, "HEAD") || !strings.Contains(out, "refs/heads/main") {
+				t.Errorf("ls-remote:\n%s", out)
+			}
+		})
+	}
+	// The repository itself is well formed (tree order, modes, commits).
+	runGit(t, cfg.Dir, "fsck", "--strict")
+
+	// Pushing is refused.
+	clone := filepath.Join(t.TempDir(), "c")
+	runGit(t, filepath.Dir(clone), "clone", "-q", url, clone)
+	runGit(t, clone, "-c", "user.name=x", "-c", "user.email=x@example.com", "commit", "-q", "--allow-empty", "-m", "sneaky")
+	if out, err := gitCmd(t, clone, "push", "origin", "HEAD:main"); err == nil || !strings.Contains(out, "403") {
+		t.Errorf("push succeeded or failed for another reason: %v\n%s", err, out)
+	}
+}
+
+// A client with a long history negotiates over several stateless rounds:
+// incremental fetches stay small, and a client whose history the server
+// no longer knows (the index was rebuilt from scratch) still fetches.
+func TestNegotiation(t *testing.T) {
+	needGit(t)
+	st := openStore(t)
+	uid := user(t, st)
+	ix, cfg := openIndex(t, st)
+	for i := range 40 {
+		publish(t, st, uid, "alpha", fmt.Sprintf("0.%d.0", i))
+		mustSync(t, ix, "alpha")
+	}
+	url, stats := serve(t, ix)
+	work := t.TempDir()
+	runGit(t, work, "clone", "-q", "--bare", url, "clone.git")
+	clone := filepath.Join(work, "clone.git")
+	full := stats.bytes.Swap(0)
+
+	publish(t, st, uid, "beta", "1.0.0")
+	mustSync(t, ix, "beta")
+	runGit(t, clone, "fetch", "-q", url, "+refs/heads/main:refs/heads/main")
+	if got, want := runGit(t, clone, "rev-parse", "main"), readBranch(t, cfg.Dir, "main").commit.String(); got != want {
+		t.Fatalf("fetched %s, index at %s", got, want)
+	}
+	if inc := stats.bytes.Swap(0); inc*4 > full {
+		t.Errorf("an incremental fetch of one commit sent %d bytes; the full clone was %d: the common history was not recognized", inc, full)
+	}
+
+	// The same store in a new repository: none of the clone's commits exist
+	// there. git offers them all, in growing batches, and gets everything.
+	rebuilt, rcfg := openIndex(t, st)
+	mustSync(t, rebuilt)
+	rurl, rstats := serve(t, rebuilt)
+	runGit(t, clone, "fetch", "-q", rurl, "+refs/heads/main:refs/heads/main")
+	if n := rstats.posts.Load(); n < 2 {
+		t.Errorf("the fetch from the rebuilt index took %d request(s); this test wants several negotiation rounds", n)
+	}
+	if got, want := runGit(t, clone, "rev-parse", "main"), readBranch(t, rcfg.Dir, "main").commit.String(); got != want {
+		t.Fatalf("after the rebuild fetched %s, index at %s", got, want)
+	}
+	runGit(t, clone, "fsck", "--strict")
+}
+
+// Before the first Sync the repository is empty, and says so properly.
+func TestEmptyRepository(t *testing.T) {
+	st := openStore(t)
+	ix, _ := openIndex(t, st)
+	url, _ := serve(t, ix)
+	resp, err := http.Get(url + "/info/refs?service=git-upload-pack")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(body), "capabilities^{}") {
+		t.Errorf("empty advertisement: %d %q", resp.StatusCode, body)
+	}
+	if _, err := gogit.PlainClone(t.TempDir(), true, &gogit.CloneOptions{URL: url}); err == nil {
+		t.Errorf("cloning an empty index succeeded")
+	}
+}
+
+func pkt(s string) string { return fmt.Sprintf("%04x%s", len(s)+4, s) }
+
+func gz(s string) string {
+	var b bytes.Buffer
+	w := gzip.NewWriter(&b)
+	w.Write([]byte(s))
+	w.Close()
+	return b.String()
+}
+
+func TestProtocolRefusals(t *testing.T) {
+	st := openStore(t)
+	uid := user(t, st)
+	publish(t, st, uid, "alpha", "0.1.0")
+	ix, cfg := openIndex(t, st)
+	mustSync(t, ix)
+	url, _ := serve(t, ix)
+	head := readBranch(t, cfg.Dir, "main").commit.String()
+	want := pkt("want "+head+" multi_ack_detailed ofs-delta\n") + "0000"
+
+	tests := []struct {
+		name     string
+		method   string
+		path     string
+		encoding string
+		body     string
+		status   int
+		contains string
+	}{
+		{"advertisement", "GET", "/info/refs?service=git-upload-pack", "", "", 200, "multi_ack_detailed"},
+		{"head request", "HEAD", "/info/refs?service=git-upload-pack", "", "", 200, ""},
+		{"push advertisement", "GET", "/info/refs?service=git-receive-pack", "", "", 403, "read-only"},
+		{"push", "POST", "/git-receive-pack", "", "0000", 403, "read-only"},
+		{"dumb protocol", "GET", "/info/refs", "", "", 403, "smart HTTP"},
+		{"object file", "GET", "/objects/info/packs", "", "", 404, ""},
+		{"HEAD file", "GET", "/HEAD", "", "", 404, ""},
+		{"upload-pack by GET", "GET", "/git-upload-pack", "", "", 405, ""},
+		{"refs by POST", "POST", "/info/refs?service=git-upload-pack", "", "", 405, ""},
+		{"garbage", "POST", "/git-upload-pack", "", "hello world", 400, "malformed"},
+		{"no wants", "POST", "/git-upload-pack", "", "0000" + pkt("done\n"), 400, "wants nothing"},
+		{"bad want", "POST", "/git-upload-pack", "", pkt("want xyz\n") + "0000", 400, "malformed"},
+		{"shallow", "POST", "/git-upload-pack", "", pkt("want "+head+"\n") + pkt("deepen 1\n") + "0000", 400, "shallow"},
+		{"unknown encoding", "POST", "/git-upload-pack", "br", want, 400, "malformed"},
+		{"too large", "POST", "/git-upload-pack", "", want + strings.Repeat(pkt("have "+head+"\n"), 9<<20/50), 413, "too large"},
+		{"gzip bomb", "POST", "/git-upload-pack", "gzip", gz(want + strings.Repeat(pkt("have "+head+"\n"), 9<<20/50)), 413, "too large"},
+		{"unknown want", "POST", "/git-upload-pack", "", pkt("want "+strings.Repeat("ab", 20)+"\n") + "0000" + pkt("done\n"), 200, "ERR upload-pack: not our ref abab"},
+		{"negotiation round", "POST", "/git-upload-pack", "", want + pkt("have "+head+"\n") + pkt("have "+strings.Repeat("cd", 20)+"\n") + "0000", 200, "ACK " + head + " common\n0008NAK"},
+		{"gzipped fetch", "POST", "/git-upload-pack", "gzip", gz(want + pkt("done\n")), 200, "NAK\nPACK"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req, err := http.NewRequestWithContext(context.Background(), tt.method, url+tt.path, strings.NewReader(tt.body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tt.encoding != "" {
+				req.Header.Set("Content-Encoding", tt.encoding)
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != tt.status || !strings.Contains(string(body), tt.contains) {
+				t.Errorf("%s %s: %d %.200q, want %d with %q", tt.method, tt.path, resp.StatusCode, body, tt.status, tt.contains)
+			}
+		})
+	}
+}
+
+// Clones run while Syncs commit and repack: every clone gets a whole,
+// consistent commit.
+func TestFetchDuringSyncs(t *testing.T) {
+	defer gitindex.SetRepackEvery(3)()
+	st := openStore(t)
+	uid := user(t, st)
+	publish(t, st, uid, "alpha", "0.0.0")
+	ix, cfg := openIndex(t, st)
+	mustSync(t, ix)
+	url, _ := serve(t, ix)
+
+	stop := make(chan struct{})
+	errs := make(chan error, 3)
+	for range 3 {
+		go func() {
+			for {
+				select {
+				case <-stop:
+					errs <- nil
+					return
+				default:
+				}
+				clone, err := gogit.PlainClone(t.TempDir(), true, &gogit.CloneOptions{URL: url})
+				if err != nil {
+					errs <- err
+					return
+				}
+				ref, err := clone.Reference("refs/heads/main", true)
+				if err == nil {
+					var c *object.Commit
+					if c, err = clone.CommitObject(ref.Hash()); err == nil {
+						_, err = c.File("al/ph/alpha")
+					}
+				}
+				if err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	for i := 1; i <= 12; i++ {
+		publish(t, st, uid, "alpha", fmt.Sprintf("0.%d.0", i))
+		mustSync(t, ix, "alpha")
+	}
+	close(stop)
+	for range 3 {
+		if err := <-errs; err != nil {
+			t.Errorf("clone during syncs: %v", err)
+		}
+	}
+	if packs, _ := filepath.Glob(filepath.Join(cfg.Dir, "objects", "pack", "*.pack")); len(packs) != 1 {
+		t.Errorf("want the objects repacked into one pack, found %q", packs)
+	}
+	wantFiles(t, st, readBranch(t, cfg.Dir, "main"), testConfigJSON, "alpha")
+}
