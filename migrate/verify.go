@@ -164,7 +164,8 @@ func verifyCrates(ctx context.Context, src, dst crated.Store, opt Options, exact
 		} else if err != nil {
 			return nil, err
 		}
-		if dc.Name != sc.Name || dc.Description != sc.Description || dc.MaxVersion != sc.MaxVersion ||
+		if dc.Name != sc.Name || dc.Description != sc.Description || dc.Homepage != sc.Homepage ||
+			dc.Documentation != sc.Documentation || dc.Repository != sc.Repository || dc.MaxVersion != sc.MaxVersion ||
 			dc.Downloads != sc.Downloads || !slices.Equal(dc.Keywords, sc.Keywords) || !slices.Equal(dc.Categories, sc.Categories) {
 			p.add("crate %s: its metadata, max version or download count differs", sc.Name)
 		}
