@@ -352,6 +352,32 @@ func TestWriteFuzzSeeds(t *testing.T) {
 			{"~0.3"}, {"1.*.*"}, {" <= 2 , > 1 "}, {"1 2"}, {"^"}, {strings.Repeat("1,", 33) + "1"},
 		},
 	}
+	// The other real publishes.
+	files, err := filepath.Glob("testdata/publish/*.bin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range files {
+		body, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		meta, crate, err := ReadFrame(bytes.NewReader(body), DefaultLimits())
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, err := ParseMetadata(meta)
+		if err != nil {
+			t.Fatal(err)
+		}
+		seeds["FuzzReadFrame"] = append(seeds["FuzzReadFrame"], []any{body})
+		seeds["FuzzParseMetadata"] = append(seeds["FuzzParseMetadata"], []any{meta})
+		seeds["FuzzInspectCrate"] = append(seeds["FuzzInspectCrate"], []any{rawTar(crate), true, m.Name, m.Vers})
+		seeds["FuzzParseVersion"] = append(seeds["FuzzParseVersion"], []any{m.Vers, "1.2.3"})
+		for _, d := range m.Deps {
+			seeds["FuzzValidateRequirement"] = append(seeds["FuzzValidateRequirement"], []any{d.VersionReq})
+		}
+	}
 	for name, list := range seeds {
 		dir := filepath.Join("testdata", "fuzz", name)
 		if err := os.RemoveAll(dir); err != nil {

@@ -59,16 +59,18 @@ func (d *ManifestDep) PackageName() string {
 // Limits on the shape of a Cargo.toml, checked before the TOML parser sees
 // it. BurntSushi/toml spends time superlinear in the length of dotted keys,
 // the more so inside nested inline tables: 1 MiB of 16-part keys takes 16 s,
-// of 12-deep inline tables with dotted keys 19 s. Within these limits the
-// worst shapes found are about 10 times slower than a plain manifest
-// (BenchmarkParseManifestHostile), and DefaultMaxManifest bounds a parse to
-// a fraction of a second.
-// cargo writes normalized manifests with [table.headers] rather than dotted
-// keys, and real headers have at most a handful of dots.
+// of 12-deep inline tables with dotted keys 19 s. Table headers are much
+// cheaper, and they are what cargo writes: a normalized manifest turns
+// every nested table, even package.metadata's inline ones, into a
+// [long.dotted.header], so headers get a generous limit and keys a tight
+// one. Within these limits the worst shapes found are about 10 times
+// slower than a plain manifest (BenchmarkParseManifestHostile), and
+// DefaultMaxManifest bounds a parse to a fraction of a second.
 const (
-	maxTOMLNesting      = 8 // open [ and { at once
-	maxTOMLDots         = 8 // dots in one table header or top-level dotted key
-	maxTOMLDotsInInline = 2 // dots in one dotted key inside an inline table
+	maxTOMLNesting      = 8  // open [ and { at once
+	maxTOMLHeaderDots   = 32 // dots in one [table] or [[array]] header
+	maxTOMLDots         = 8  // dots in one dotted key outside inline tables
+	maxTOMLDotsInInline = 2  // dots in one dotted key inside an inline table
 )
 
 // inheritableFields are the [package] keys that may be inherited from a
@@ -307,14 +309,19 @@ func manifestBool(t map[string]any, table, key string, def bool) (bool, error) {
 }
 
 // checkTOMLShape bounds what makes the TOML parser slow: nesting of arrays
-// and inline tables, and the number of dots in one dotted key. It tracks
-// strings and comments so that their content does not count. Outside
-// strings, two or more dots between separators ('=', ',', brackets, braces,
-// newline) can only be a dotted key: numbers and times have at most one.
+// and inline tables, and the number of dots in one dotted key or header. It
+// tracks strings and comments so that their content does not count.
+// Outside strings, two or more dots between separators ('=', ',', brackets,
+// braces, newline) can only be a dotted key: numbers and times have at most
+// one. A '[' that starts a line opens a table header.
 func checkTOMLShape(b []byte) error {
 	depth, braces, dots := 0, 0, 0
+	lineStart, header := true, false
 	for i := 0; i < len(b); {
-		switch c := b[i]; c {
+		c := b[i]
+		wasLineStart := lineStart
+		lineStart = c == '\n' || (lineStart && (c == ' ' || c == '\t'))
+		switch c {
 		case '#':
 			for i < len(b) && b[i] != '\n' {
 				i++
@@ -324,6 +331,9 @@ func checkTOMLShape(b []byte) error {
 			i = skipTOMLString(b, i)
 			continue
 		case '[', '{':
+			if c == '[' && depth == 0 && wasLineStart {
+				header = true
+			}
 			depth++
 			if c == '{' {
 				braces++
@@ -339,14 +349,23 @@ func checkTOMLShape(b []byte) error {
 			if c == '}' && braces > 0 {
 				braces--
 			}
+			if depth == 0 {
+				header = false
+			}
 			dots = 0
 		case '.':
 			dots++
-			if braces == 0 && dots > maxTOMLDots {
-				return invalidf("Cargo.toml in the crate has a dotted key or table name with more than %d dots", maxTOMLDots)
-			}
-			if braces > 0 && dots > maxTOMLDotsInInline {
-				return invalidf("Cargo.toml in the crate has a dotted key with more than %d dots in an inline table", maxTOMLDotsInInline)
+			switch {
+			case header:
+				if dots > maxTOMLHeaderDots {
+					return invalidf("Cargo.toml in the crate has a table name with more than %d dots", maxTOMLHeaderDots)
+				}
+			case braces > 0:
+				if dots > maxTOMLDotsInInline {
+					return invalidf("Cargo.toml in the crate has a dotted key with more than %d dots in an inline table", maxTOMLDotsInInline)
+				}
+			case dots > maxTOMLDots:
+				return invalidf("Cargo.toml in the crate has a dotted key with more than %d dots", maxTOMLDots)
 			}
 		case '=', ',', '\n':
 			dots = 0

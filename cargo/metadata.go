@@ -3,7 +3,9 @@ package cargo
 import (
 	"encoding/json"
 	"errors"
+	"maps"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode"
@@ -234,7 +236,10 @@ func validateFeatures(features map[string][]string, lim Limits) error {
 	if len(features) > lim.maxFeatures() {
 		return invalidf("too many features: %d, the limit is %d", len(features), lim.maxFeatures())
 	}
-	for name, values := range features {
+	// In key order, so that the error reported for several bad features
+	// does not change from one attempt to the next.
+	for _, name := range slices.Sorted(maps.Keys(features)) {
+		values := features[name]
 		if err := ValidateFeatureName(name); err != nil {
 			return err
 		}

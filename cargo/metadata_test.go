@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -189,4 +190,46 @@ func manyFeatures(n, values int) map[string][]string {
 		f[fmt.Sprintf("f%d", i)] = vs
 	}
 	return f
+}
+
+// TestRealPublishes runs the whole publish pipeline on frames captured from
+// cargo 1.95 publishing to a loopback registry at 127.0.0.1:18778: a
+// workspace member with inherited fields, workspace dependencies, [lints],
+// own-registry dependencies (no "registry" in the metadata, registry-index
+// in Cargo.toml), renamed target-specific dev and build dependencies and a
+// path-only dev dependency that cargo strips; and a crate with deep
+// package.metadata tables, [[bin]], [badges], license-file, edition 2024.
+func TestRealPublishes(t *testing.T) {
+	files, err := filepath.Glob("testdata/publish/*.bin")
+	if err != nil || len(files) < 2 {
+		t.Fatalf("fixtures: %v %v", files, err)
+	}
+	own := []string{"sparse+http://127.0.0.1:18778/index/"}
+	for _, f := range files {
+		body, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		meta, crate, err := ReadFrame(bytes.NewReader(body), DefaultLimits())
+		if err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		m, err := ParseMetadata(meta)
+		if err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		if err := m.Validate(DefaultLimits()); err != nil {
+			t.Errorf("%s: Validate: %v", f, err)
+		}
+		pkg, err := InspectCrate(crate, m.Name, m.Vers, DefaultLimits())
+		if err != nil {
+			t.Errorf("%s: InspectCrate: %v", f, err)
+			continue
+		}
+		if err := CheckManifest(m, &pkg.Manifest, own); err != nil {
+			t.Errorf("%s: CheckManifest: %v", f, err)
+		}
+		name := strings.TrimSuffix(filepath.Base(f), ".bin")
+		checkGolden(t, name+".json", append(NewIndexEntry(m, sha256Hex(crate), goldenPubtime, own).Line(), '\n'))
+	}
 }

@@ -155,6 +155,10 @@ func inspectCrate(crate []byte, name, vers string, lim Limits) (_ *Package, unpa
 				return nil, 0, invalidf("the crate has a directory %s where its Cargo.toml should be", show(hdr.Name))
 			}
 			manifestNames = append(manifestNames, rest)
+			if len(manifestNames) > 1 {
+				return nil, 0, invalidf("the crate has more than one Cargo.toml (%s and %s): file names may not differ only in case",
+					show(manifestNames[0]), show(manifestNames[1]))
+			}
 		}
 		if isDir {
 			continue
@@ -164,7 +168,7 @@ func inspectCrate(crate []byte, name, vers string, lim Limits) (_ *Package, unpa
 		}
 		pkg.Files++
 		pkg.UnpackedSize += hdr.Size
-		if (rest == "Cargo.toml" || rest == "cargo.toml") && len(manifestNames) == 1 {
+		if rest == "Cargo.toml" || rest == "cargo.toml" {
 			if hdr.Size > lim.maxManifest() {
 				return nil, 0, tooLargef("Cargo.toml in the crate is larger than %d bytes", lim.maxManifest())
 			}
@@ -187,8 +191,6 @@ func inspectCrate(crate []byte, name, vers string, lim Limits) (_ *Package, unpa
 	switch {
 	case len(manifestNames) == 0:
 		return nil, 0, invalidf("the crate has no Cargo.toml: expected %s", show(root+"/Cargo.toml"))
-	case len(manifestNames) > 1:
-		return nil, 0, invalidf("the crate has more than one Cargo.toml (%s): file names may not differ only in case", strings.Join(manifestNames, ", "))
 	case manifest == nil:
 		return nil, 0, invalidf("the crate's manifest must be named Cargo.toml, found %s", show(root+"/"+manifestNames[0]))
 	}

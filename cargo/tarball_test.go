@@ -243,7 +243,7 @@ func TestInspectCrate(t *testing.T) {
 		}, code: invalid, msg: "the crate has no Cargo.toml: expected `foo-1.0.0/Cargo.toml`"},
 		{name: "two Cargo.toml differing in case", crate: func(t testing.TB) []byte {
 			return fooCrate(t, file("foo-1.0.0/CARGO.toml", "[package]\nname = \"evil\"\n"))
-		}, code: invalid, msg: "more than one Cargo.toml (Cargo.toml, CARGO.toml)"},
+		}, code: invalid, msg: "more than one Cargo.toml (`Cargo.toml` and `CARGO.toml`)"},
 		{name: "Cargo.toml twice", crate: func(t testing.TB) []byte {
 			return fooCrate(t, file("foo-1.0.0/Cargo.toml", fooManifest))
 		}, code: invalid, msg: "more than one Cargo.toml"},
@@ -310,6 +310,15 @@ func TestInspectCrate(t *testing.T) {
 		{name: "manifest nesting at the limit", crate: func(t testing.TB) []byte {
 			return gz(t, tarball(t, file("foo-1.0.0/Cargo.toml", fooManifest+"x = "+strings.Repeat("[", 8)+strings.Repeat("]", 8)+"\n[a.b.c.d.e.f.g.h.i]\nk = {a.b.c = 1, d = {e.f.g = 2}}\nl = 1.5\nm = [1.5, 2.5]\n")))
 		}, files: 1, unpackSize: int64(len(fooManifest) + 97)},
+		{name: "manifest long table name", crate: func(t testing.TB) []byte {
+			return gz(t, tarball(t, file("foo-1.0.0/Cargo.toml", fooManifest+"[package.metadata."+strings.Repeat("a.", 30)+"b]\nx = 1\n[["+strings.Repeat("c.", 32)+"d]]\n")))
+		}, files: 1, unpackSize: int64(len(fooManifest) + 157)},
+		{name: "manifest too long table name", crate: func(t testing.TB) []byte {
+			return gz(t, tarball(t, file("foo-1.0.0/Cargo.toml", fooManifest+"  [[package.metadata."+strings.Repeat("a.", 31)+"b]]\n")))
+		}, code: invalid, msg: "a table name with more than 32 dots"},
+		{name: "manifest dotted key after an array", crate: func(t testing.TB) []byte {
+			return gz(t, tarball(t, file("foo-1.0.0/Cargo.toml", fooManifest+"x = [1]\n"+strings.Repeat("a.", 9)+"b = 1\n")))
+		}, code: invalid, msg: "a dotted key with more than 8 dots"},
 		{name: "manifest dotted key in inline table", crate: func(t testing.TB) []byte {
 			return gz(t, tarball(t, file("foo-1.0.0/Cargo.toml", fooManifest+"x = {a.b.c.d = 1}\n")))
 		}, code: invalid, msg: "more than 2 dots in an inline table"},
