@@ -233,3 +233,36 @@ func TestRealPublishes(t *testing.T) {
 		checkGolden(t, name+".json", append(NewIndexEntry(m, sha256Hex(crate), goldenPubtime, own).Line(), '\n'))
 	}
 }
+
+// BenchmarkPublishPipeline is everything this package does for one publish
+// of a small real crate.
+func BenchmarkPublishPipeline(b *testing.B) {
+	body, err := os.ReadFile("testdata/publish-frame.bin")
+	if err != nil {
+		b.Fatal(err)
+	}
+	own := []string{ownIndexURL}
+	lim := DefaultLimits()
+	b.ReportAllocs()
+	for b.Loop() {
+		meta, crate, err := ReadFrame(bytes.NewReader(body), lim)
+		if err != nil {
+			b.Fatal(err)
+		}
+		m, err := ParseMetadata(meta)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := m.Validate(lim); err != nil {
+			b.Fatal(err)
+		}
+		pkg, err := InspectCrate(crate, m.Name, m.Vers, lim)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := CheckManifest(m, &pkg.Manifest, own); err != nil {
+			b.Fatal(err)
+		}
+		_ = NewIndexEntry(m, "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef", goldenPubtime, own).Line()
+	}
+}
