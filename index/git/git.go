@@ -222,6 +222,11 @@ func (ix *Index) openRepo() error {
 	st := ix.newStorage(cache.NewObjectLRUDefault())
 	repo, err := gogit.Open(st, nil)
 	if errors.Is(err, gogit.ErrRepositoryNotExists) {
+		// Create the repository only in an empty directory: a wrong
+		// local_path must not fill someone's directory with git files.
+		if entries, _ := os.ReadDir(ix.gitDir); len(entries) > 0 {
+			return crated.Errorf(crated.EINVALID, "git index: %s is neither empty nor a git repository", ix.cfg.Dir)
+		}
 		repo, err = gogit.InitWithOptions(st, nil, gogit.InitOptions{DefaultBranch: ix.branch})
 	}
 	if err != nil {

@@ -3,6 +3,8 @@ package git_test
 import (
 	"context"
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -261,6 +263,11 @@ func TestOpenErrors(t *testing.T) {
 		{"bad config.json", func(c *gitindex.Config) { c.ConfigJSON = []byte(`{"dl":`) }, "not valid JSON"},
 		{"no config.json", func(c *gitindex.Config) { c.ConfigJSON = nil }, "not valid JSON"},
 		{"bad scheme", func(c *gitindex.Config) { c.RemoteURL = "ftp://example.com/index" }, "not supported"},
+		{"directory with other files", func(c *gitindex.Config) {
+			if err := os.WriteFile(filepath.Join(c.Dir, "notes.txt"), []byte("mine"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}, "neither empty nor a git repository"},
 		{"missing ssh key", func(c *gitindex.Config) {
 			c.RemoteURL = "git@example.com:team/index.git"
 			c.SSHPrivateKeyPath = "/nonexistent/id_ed25519"
