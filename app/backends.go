@@ -14,7 +14,7 @@ import (
 func openPostgres(ctx context.Context, url string) (crated.Store, error) {
 	st, err := postgres.Open(ctx, url)
 	if err != nil {
-		return nil, fmt.Errorf("db_config.postgres_url: %w", err)
+		return nil, err // the postgres package names db_config.postgres_url
 	}
 	return st, nil
 }

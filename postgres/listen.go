@@ -29,22 +29,28 @@ const (
 // on the crated_changes channel. When that connection breaks, Listen
 // reconnects with exponential backoff and, once it listens again, calls
 // fn("") once: notifications sent meanwhile are lost, so caches must drop
-// everything. fn runs on Listen's goroutine and should be quick. Listen
+// everything; it does the same once the first LISTEN is in place. fn runs on Listen's goroutine and should be quick. Listen
 // returns nil when ctx ends; it gives up on nothing else.
 func (s *Store) Listen(ctx context.Context, fn func(canon string)) error {
 	log := s.Logger
 	if log == nil {
 		log = slog.Default()
 	}
-	missed := false // notifications may have been lost since the last call of fn
+	// Changes committed before the first LISTEN took effect were never
+	// notified, and the replica may already have cached files by then: so
+	// the first connection drops caches too.
+	missed := true
+	first := true
 	backoff := minBackoff
 	for {
 		conn, err := s.listenConn(ctx)
 		if err == nil {
 			if missed {
-				log.Info("postgres: listening for crate changes again; caches are dropped")
+				if !first {
+					log.Info("postgres: listening for crate changes again; caches are dropped")
+				}
 				fn("")
-				missed = false
+				missed, first = false, false
 			}
 			backoff = minBackoff
 			err = s.receive(ctx, conn, fn)

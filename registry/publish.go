@@ -75,7 +75,7 @@ func (s *Service) Publish(ctx context.Context, u *crated.User, body io.Reader) (
 		return nil, err
 	default:
 		if existing.Name != meta.Name {
-			return nil, crated.Errorf(crated.ECONFLICT, "crate was previously named `%s`: crate names are unique ignoring case and `-`/`_`, so `%s` is the same name", existing.Name, meta.Name)
+			return nil, renamed(existing.Name, meta.Name)
 		}
 		if err := s.requireOwner(ctx, existing, u); err != nil {
 			return nil, err
@@ -124,7 +124,24 @@ func (s *Service) Publish(ctx context.Context, u *crated.User, body io.Reader) (
 	if existing != nil {
 		nv.CrateID = existing.ID
 	}
-	if _, err := s.store.PublishVersion(ctx, nv); err != nil {
+	_, err = s.store.PublishVersion(ctx, nv)
+	if crated.IsCode(err, crated.ECONFLICT) && existing == nil {
+		// Another publish created the crate meanwhile (two versions of a new
+		// crate at once, or two replicas): if it is the same crate and this
+		// user owns it, publish into it.
+		if existing, err = s.store.CrateByName(ctx, canon); err != nil {
+			return nil, err
+		}
+		if existing.Name != meta.Name {
+			return nil, renamed(existing.Name, meta.Name)
+		}
+		if err := s.requireOwner(ctx, existing, u); err != nil {
+			return nil, err
+		}
+		nv.CrateID = existing.ID
+		_, err = s.store.PublishVersion(ctx, nv)
+	}
+	if err != nil {
 		if crated.IsCode(err, crated.ECONFLICT) && existing != nil {
 			return nil, crated.Errorf(crated.ECONFLICT, "crate version `%s` of `%s` is already uploaded", version.Key(), meta.Name)
 		}
@@ -132,6 +149,12 @@ func (s *Service) Publish(ctx context.Context, u *crated.User, body io.Reader) (
 	}
 	s.notify(canon)
 	return res, nil
+}
+
+// renamed refuses a publish whose name differs from the crate's first
+// spelling only by case or `-`/`_`.
+func renamed(existing, name string) error {
+	return crated.Errorf(crated.ECONFLICT, "crate was previously named `%s`: crate names are unique ignoring case and `-`/`_`, so `%s` is the same name", existing, name)
 }
 
 // missingDeps lists dependencies on this registry that it does not hold.
