@@ -67,6 +67,15 @@ func startListener(t *testing.T, dbURL string, options ...func(*postgres.Store))
 		}
 	})
 	l.waitListening(t)
+	// The first LISTEN drops caches: changes before it were never notified.
+	select {
+	case ch := <-l.changes:
+		if ch.canon != "" {
+			t.Fatalf("first call of fn is %+v, want the drop-everything call", ch)
+		}
+	case <-time.After(wait):
+		t.Fatal("Listen did not drop caches once it first listened")
+	}
 	return l
 }
 
