@@ -82,7 +82,7 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 		if !s.log.Enabled(r.Context(), level) {
 			return
 		}
-		s.log.LogAttrs(r.Context(), level, "http",
+		attrs := []slog.Attr{
 			slog.String("id", id),
 			slog.String("method", r.Method),
 			slog.String("path", r.URL.Path),
@@ -90,7 +90,12 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 			slog.Int64("bytes", sw.bytes),
 			slog.Duration("took", took),
 			slog.String("remote", r.RemoteAddr),
-		)
+		}
+		// Behind a proxy the peer is the proxy; keep the client it names.
+		if fwd := r.Header.Get("X-Forwarded-For"); fwd != "" {
+			attrs = append(attrs, slog.String("forwarded_for", fwd))
+		}
+		s.log.LogAttrs(r.Context(), level, "http", attrs...)
 	})
 }
 

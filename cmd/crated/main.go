@@ -6,6 +6,7 @@
 //	crated user passwd NAME          set a user's password (read from stdin)
 //	crated token rotate LOGIN        issue a new token for a user, revoking the old one
 //	crated migrate                   apply database migrations and exit
+//	crated migrate-store ...         copy a registry between stores
 //	crated version
 package main
 
@@ -50,6 +51,9 @@ Usage:
   crated user passwd NAME          set a user's password, read from standard input
   crated token rotate LOGIN        issue a new token for a user; the old one stops working
   crated migrate                   apply database migrations and exit
+  crated migrate-store --from STORE --to STORE [blob flags]
+                                   copy a registry to another store (e.g. SQLite to PostgreSQL),
+                                   resumable, verified at the end; see docs/deploy.md
   crated version                   print the version
 
 Every subcommand takes -c FILE and the same configuration flags as serve;
