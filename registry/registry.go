@@ -40,6 +40,7 @@ type Service struct {
 	// changed is called with a crate's canonical name after every committed
 	// change so caches can drop it.
 	changed []func(canon string)
+	logins  failureLimiter
 }
 
 // New returns a service over the given stores.

@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/crated/crated"
 	"github.com/crated/crated/blob/fs"
@@ -182,5 +183,24 @@ func TestPasswordRules(t *testing.T) {
 	_, errWrong := svc.PasswordLogin(ctx, "alice", "wrong password")
 	if errUnknown == nil || errWrong == nil || errUnknown.Error() != errWrong.Error() {
 		t.Errorf("unknown user and wrong password must fail alike: %v / %v", errUnknown, errWrong)
+	}
+}
+
+func TestLoginLockout(t *testing.T) {
+	ctx := context.Background()
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	svc := newService(t, Config{PasswordLogin: true, Now: func() time.Time { return now }})
+	svc.CreateUser(ctx, "alice", "long enough")
+	for i := 0; i < maxFailures; i++ {
+		if _, err := svc.PasswordLogin(ctx, "alice", "wrong password"); !crated.IsCode(err, crated.EFORBIDDEN) {
+			t.Fatalf("failure %d: %v", i, err)
+		}
+	}
+	if _, err := svc.PasswordLogin(ctx, "alice", "long enough"); !crated.IsCode(err, crated.ERATELIMIT) {
+		t.Fatalf("after %d failures even the right password must wait: %v", maxFailures, err)
+	}
+	now = now.Add(failureWindow + time.Second)
+	if _, err := svc.PasswordLogin(ctx, "alice", "long enough"); err != nil {
+		t.Fatalf("after the window: %v", err)
 	}
 }

@@ -2,6 +2,7 @@ package registry
 
 import (
 	"context"
+	"time"
 	"unicode"
 
 	"github.com/crated/crated"
@@ -122,16 +123,23 @@ func (s *Service) checkPassword(ctx context.Context, name, password string) (*cr
 	if validateUserName(name) != nil || len(password) > 1024 {
 		return nil, errBadLogin
 	}
+	now := s.cfg.Now()
+	if blocked, until := s.logins.blocked(name, now); blocked {
+		return nil, crated.Errorf(crated.ERATELIMIT, "too many failed logins for `%s`; try again after %s", name, until.UTC().Format(time.RFC3339))
+	}
 	u, err := s.store.UserByLogin(ctx, s.cfg.LoginPrefix+name)
 	if crated.IsCode(err, crated.ENOTFOUND) {
 		CheckPassword(dummyHash, password)
+		s.logins.fail(name, now)
 		return nil, errBadLogin
 	} else if err != nil {
 		return nil, err
 	}
 	if u.PasswordHash == "" || !CheckPassword(u.PasswordHash, password) {
+		s.logins.fail(name, now)
 		return nil, errBadLogin
 	}
+	s.logins.succeed(name)
 	return u, nil
 }
 
