@@ -1,119 +1,14 @@
 package postgres_test
 
 import (
-	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"fmt"
-	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/crated/crated"
-	"github.com/crated/crated/postgres"
+	"github.com/crated/crated/storetest"
 )
 
-// BenchmarkPublishVersion measures PublishVersion, the write path the
-// registry must sustain at 200 publishes/s or more, with the same cases as
-// the SQLite store's benchmark:
-//
-//   - NewCrate: every publish creates a crate;
-//   - NewVersion: publishes into 100 existing crates in turn (each publish
-//     locks its crate's row);
-//   - Parallel: NewVersion from GOMAXPROCS goroutines at once, on the
-//     pool's connections.
-//
-// Every commit waits for the write-ahead log to reach the disk
-// (synchronous_commit=on), so the numbers depend on the server's disk.
+// BenchmarkPublishVersion runs the shared store benchmark on a fresh
+// database.
 func BenchmarkPublishVersion(b *testing.B) {
-	b.Run("NewCrate", func(b *testing.B) {
-		s, user := benchStore(b)
-		for i := 0; b.Loop(); i++ {
-			if _, err := s.PublishVersion(b.Context(), benchVersion(0, fmt.Sprintf("crate%d", i), "1.0.0", user)); err != nil {
-				b.Fatal(err)
-			}
-		}
-		reportRate(b)
-	})
-	b.Run("NewVersion", func(b *testing.B) {
-		s, user := benchStore(b)
-		crates := benchCrates(b, s, user, 100)
-		for i := 0; b.Loop(); i++ {
-			nv := benchVersion(crates[i%len(crates)], fmt.Sprintf("bench%d", i%len(crates)), fmt.Sprintf("1.%d.0", i/len(crates)+1), user)
-			if _, err := s.PublishVersion(b.Context(), nv); err != nil {
-				b.Fatal(err)
-			}
-		}
-		reportRate(b)
-	})
-	b.Run("Parallel", func(b *testing.B) {
-		s, user := benchStore(b)
-		crates := benchCrates(b, s, user, 100)
-		var n atomic.Int64
-		b.ResetTimer()
-		b.RunParallel(func(pb *testing.PB) {
-			for pb.Next() {
-				i := int(n.Add(1))
-				nv := benchVersion(crates[i%len(crates)], fmt.Sprintf("bench%d", i%len(crates)), fmt.Sprintf("1.%d.0", i/len(crates)+1), user)
-				if _, err := s.PublishVersion(context.Background(), nv); err != nil {
-					b.Error(err)
-					return
-				}
-			}
-		})
-		reportRate(b)
-	})
-}
-
-func reportRate(b *testing.B) {
-	if b.Elapsed() > 0 {
-		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "publishes/s")
-	}
-}
-
-func benchStore(b *testing.B) (*postgres.Store, int64) {
-	s := open(b, freshDatabase(b))
-	return s, createUser(b, s, "bench").ID
-}
-
-// benchCrates creates n crates and returns their ids.
-func benchCrates(b *testing.B, s *postgres.Store, user int64, n int) []int64 {
-	ids := make([]int64, n)
-	for i := range ids {
-		v, err := s.PublishVersion(b.Context(), benchVersion(0, fmt.Sprintf("bench%d", i), "1.0.0", user))
-		if err != nil {
-			b.Fatal(err)
-		}
-		ids[i] = v.CrateID
-	}
-	return ids
-}
-
-// benchVersion is a publish of realistic size: an index line of a few
-// hundred bytes, a README of a few kilobytes. The same as the SQLite
-// store's benchmark, so that the numbers compare.
-func benchVersion(crateID int64, name, vers string, user int64) *crated.NewVersion {
-	sum := sha256.Sum256([]byte(name + vers))
-	cksum := hex.EncodeToString(sum[:])
-	entry := fmt.Sprintf(`{"name":%q,"vers":%q,"deps":[{"name":"serde","req":"^1.0","features":["derive"],"optional":false,"default_features":true,"target":null,"kind":"normal"}],"cksum":%q,"features":{"default":["std"],"std":[]},"yanked":false}`, name, vers, cksum)
-	readme := make([]byte, 4096)
-	for i := range readme {
-		readme[i] = 'a' + byte(i%26)
-	}
-	return &crated.NewVersion{
-		CrateID: crateID,
-		Crate: crated.Crate{
-			Name: name, CanonName: name,
-			Description: "A benchmark crate with a description of ordinary length",
-			Repository:  "https://git.example.com/" + name,
-			Keywords:    []string{"bench", "test"},
-			Categories:  []string{"development-tools"},
-		},
-		Version: crated.Version{
-			Vers: vers, VersKey: vers, SortKey: vers, Cksum: cksum, Size: 12345,
-			Entry: []byte(entry), PublishedBy: user, PublishedAt: time.Now(),
-			Readme: string(readme), Manifest: []byte(`{"license":"MIT OR Apache-2.0","authors":["Bench <bench@example.com>"]}`),
-		},
-		OwnerID: user,
-	}
+	storetest.Bench(b, func(tb testing.TB) crated.Store { return open(tb, freshDatabase(tb)) })
 }
