@@ -8,10 +8,17 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-eval "$(bash .ci/tools/postgres.sh start)"
-eval "$(bash .ci/tools/versitygw.sh start)"
-trap 'bash .ci/tools/versitygw.sh stop >/dev/null 2>&1 || true' EXIT
-eval "$(bash .ci/tools/dex.sh build)"
+# Each server is started only when the caller has not provided one.
+if [ -z "${CRATED_TEST_POSTGRES_URL:-}" ]; then
+	eval "$(bash .ci/tools/postgres.sh start)"
+fi
+if [ -z "${CRATED_TEST_S3_ENDPOINT:-}" ]; then
+	eval "$(bash .ci/tools/versitygw.sh start)"
+	trap 'bash .ci/tools/versitygw.sh stop >/dev/null 2>&1 || true' EXIT
+fi
+if [ -z "${CRATED_TEST_DEX_BIN:-}" ]; then
+	eval "$(bash .ci/tools/dex.sh build)"
+fi
 
 if [ $# -eq 0 ]; then set -- ./...; fi
 go test "$@"
