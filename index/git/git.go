@@ -13,10 +13,12 @@ package git
 
 import (
 	"bytes"
+	"compress/zlib"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -300,13 +302,21 @@ func (ix *Index) load() error {
 	root, tree := newDir(), plumbing.ZeroHash
 	if !head.IsZero() {
 		c, err := object.GetCommit(st, head)
-		if err != nil {
+		if err == nil {
+			tree = c.TreeHash
+			root, err = loadDir(st, c.TreeHash)
+		}
+		switch {
+		case err == nil:
+		case damaged(err):
+			// Objects lost in a crash (they are written without fsync)
+			// or removed by hand. The repository is derived: start a new
+			// history, which the full rebuild below fills.
+			ix.log.Warn("git index: the branch head is unreadable; starting a new history", "commit", head.String(), "err", err)
+			root, tree, head = newDir(), plumbing.ZeroHash, plumbing.ZeroHash
+		default:
 			return fmt.Errorf("read commit %s: %w", head, err)
 		}
-		if root, err = loadDir(st, c.TreeHash); err != nil {
-			return err
-		}
-		tree = c.TreeHash
 	}
 	paths := map[string]string{}
 	root.each("", func(p string) {
@@ -318,10 +328,22 @@ func (ix *Index) load() error {
 	return nil
 }
 
+// damaged reports whether err means that objects of the repository are
+// missing or corrupt, rather than unreachable for a while.
+func damaged(err error) bool {
+	return errors.Is(err, plumbing.ErrObjectNotFound) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, zlib.ErrChecksum) || errors.Is(err, zlib.ErrHeader) || errors.Is(err, object.ErrUnsupportedObject)
+}
+
 // commit renders the crates into the tree and commits it if it changed.
 func (ix *Index) commit(ctx context.Context, canons []string, full bool) (bool, error) {
 	if err := ix.load(); err != nil {
 		return false, err
+	}
+	if ix.head.IsZero() {
+		// The first commit of a history holds every crate, whatever
+		// changed.
+		full = true
 	}
 	st := ix.repo.Storer
 	var changed []string
@@ -382,7 +404,7 @@ func (ix *Index) commit(ctx context.Context, canons []string, full bool) (bool, 
 		return false, err
 	}
 	ix.repoMu.Lock()
-	err = st.SetReference(plumbing.NewHashReference(ix.branch, ch))
+	err = ix.writeBranch(ch)
 	ix.repoMu.Unlock()
 	if err != nil {
 		return false, fmt.Errorf("move %s: %w", ix.branch, err)
@@ -393,6 +415,36 @@ func (ix *Index) commit(ctx context.Context, canons []string, full bool) (bool, 
 		ix.repack()
 	}
 	return true, nil
+}
+
+// writeBranch points the branch at commit h. The ref file is replaced
+// atomically (written to "<ref>.lock", git's own convention, then renamed):
+// go-git rewrites it in place, and a process reading the directory at that
+// moment, such as a git daemon serving it, would see an empty branch.
+func (ix *Index) writeBranch(h plumbing.Hash) error {
+	path := filepath.Join(ix.gitDir, filepath.FromSlash(ix.branch.String()))
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	lock := path + ".lock"
+	f, err := os.OpenFile(lock, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+	if err != nil {
+		return err
+	}
+	_, err = f.WriteString(h.String() + "\n")
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(lock, path)
+	}
+	if err != nil {
+		os.Remove(lock)
+	}
+	return err
 }
 
 // renderAll builds a fresh tree holding every crate of the store.

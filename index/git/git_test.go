@@ -370,19 +370,7 @@ func TestRun(t *testing.T) {
 
 	waitFor := func(what string, ok func(s *snapshot) bool) {
 		t.Helper()
-		deadline := time.Now().Add(30 * time.Second)
-		for {
-			repo, err := gogit.PlainOpen(cfg.Dir)
-			if err == nil {
-				if _, err := repo.Reference("refs/heads/main", true); err == nil && ok(readBranch(t, cfg.Dir, "main")) {
-					return
-				}
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("Run never synced %s", what)
-			}
-			time.Sleep(10 * time.Millisecond)
-		}
+		eventually(t, what, func() bool { return hasBranch(cfg.Dir, "main") && ok(readBranch(t, cfg.Dir, "main")) })
 	}
 	waitFor("the initial rebuild", func(s *snapshot) bool { return s.files["al/ph/alpha"] != "" })
 	publish(t, st, uid, "alpha", "0.2.0")
@@ -411,4 +399,43 @@ func TestConfigJSONIsVerbatim(t *testing.T) {
 	if err := json.Unmarshal([]byte(s.files["config.json"]), &v); err != nil || v["dl"] != "http://x/dl" {
 		t.Errorf("config.json does not parse: %v", err)
 	}
+}
+
+// The first commit holds every crate even when Sync names only one: an
+// index is never partial.
+func TestFirstSyncIsFull(t *testing.T) {
+	st := openStore(t)
+	uid := user(t, st)
+	publish(t, st, uid, "alpha", "0.1.0")
+	publish(t, st, uid, "beta", "0.1.0")
+	ix, cfg := openIndex(t, st)
+	mustSync(t, ix, "alpha")
+	wantFiles(t, st, readBranch(t, cfg.Dir, "main"), testConfigJSON, "alpha", "beta")
+}
+
+// A head commit whose objects were lost (a crash, a hand edit) starts a new
+// history holding the whole store.
+func TestDamagedHeadStartsOver(t *testing.T) {
+	st := openStore(t)
+	uid := user(t, st)
+	publish(t, st, uid, "alpha", "0.1.0")
+	ix, cfg := openIndex(t, st)
+	mustSync(t, ix)
+	old := readBranch(t, cfg.Dir, "main")
+	hex := old.commit.String()
+	if err := os.Remove(filepath.Join(cfg.Dir, "objects", hex[:2], hex[2:])); err != nil {
+		t.Fatal(err)
+	}
+
+	publish(t, st, uid, "beta", "0.1.0")
+	reopened, err := gitindex.Open(context.Background(), cfg, st, quietLog())
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustSync(t, reopened, "beta")
+	s := readBranch(t, cfg.Dir, "main")
+	if len(s.parents) != 0 || s.commit == old.commit {
+		t.Errorf("want a new root commit, got %s with parents %v", s.commit, s.parents)
+	}
+	wantFiles(t, st, s, testConfigJSON, "alpha", "beta")
 }

@@ -10,10 +10,12 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/crated/crated"
 	gitindex "github.com/crated/crated/index/git"
 	gogit "github.com/go-git/go-git/v5"
+	"github.com/go-git/go-git/v5/plumbing"
 )
 
 // needGit returns the git program, or skips the test (fails it in CI).
@@ -188,4 +190,55 @@ func TestPushOverHTTP(t *testing.T) {
 		}
 		wantFiles(t, st, pushed, testConfigJSON, "alpha")
 	})
+}
+
+// Run keeps retrying a failed push without any new change to trigger it.
+func TestRunRetriesPush(t *testing.T) {
+	st := openStore(t)
+	uid := user(t, st)
+	publish(t, st, uid, "alpha", "0.1.0")
+	remote := filepath.Join(t.TempDir(), "later.git")
+	ix, cfg := openIndex(t, st, func(c *gitindex.Config) {
+		c.RemoteURL, c.Backoff = remote, time.Millisecond
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- ix.Run(ctx) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	}()
+
+	eventually(t, "the local commit", func() bool { return hasBranch(cfg.Dir, "main") })
+	if _, err := gogit.PlainInit(remote, true); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the retried push", func() bool { return hasBranch(remote, "main") })
+	if pushed, local := readBranch(t, remote, "main"), readBranch(t, cfg.Dir, "main"); pushed.commit != local.commit {
+		t.Errorf("remote at %s, local at %s", pushed.commit, local.commit)
+	}
+}
+
+func hasBranch(dir, branch string) bool {
+	repo, err := gogit.PlainOpen(dir)
+	if err != nil {
+		return false
+	}
+	_, err = repo.Reference(plumbing.NewBranchReferenceName(branch), true)
+	return err == nil
+}
+
+// eventually waits for a background step; the deadline only guards against
+// a hang.
+func eventually(t *testing.T, what string, ok func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !ok() {
+		if time.Now().After(deadline) {
+			t.Fatalf("never saw %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 }
