@@ -358,6 +358,7 @@ func (ix *Index) commit(ctx context.Context, canons []string, full bool) (bool, 
 	} else {
 		seen := map[string]bool{}
 		for _, canon := range canons {
+			canon = cargo.CanonicalName(canon) // tolerate a crate's spelling
 			if seen[canon] {
 				continue
 			}

@@ -155,7 +155,7 @@ func TestIncrementalSync(t *testing.T) {
 			publish(t, st, uid, "Gamma-Ray", "1.0.0")
 			publish(t, st, uid, "beta", "0.2.0")
 		},
-		sync:   []string{"gamma_ray", "beta"},
+		sync:   []string{"Gamma-Ray", "beta"}, // a spelling is canonicalized
 		commit: true,
 		check: func(t *testing.T, s *snapshot) {
 			if s.message != "Update Gamma-Ray, beta" {
