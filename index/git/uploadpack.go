@@ -17,11 +17,12 @@ import (
 
 // This file is the server side of upload-pack for stateless HTTP, written
 // on go-git's plumbing (pkt-lines, revlist, the pack encoder). go-git's own
-// server session advertises no multi_ack, and without it git and libgit2
-// cannot tell the server over stateless HTTP which commits they already
-// have: every fetch would download the whole history. It also fails a
-// fetch when a client offers a commit the server does not know, which
-// happens after the index is rebuilt from scratch.
+// server session advertises no multi_ack. Without it, over stateless HTTP,
+// git stops negotiating at the first ACK and sends its final request with no
+// "have" lines (so every fetch downloads the whole history), and libgit2,
+// once it has offered 20 commits, sends a final request without its wants.
+// go-git's session also fails a fetch when a client offers a commit the
+// server does not know, which happens after the index is rebuilt.
 
 const (
 	maxWants  = 1024
