@@ -22,6 +22,7 @@ import (
 	"github.com/crated/crated/cargo"
 	"github.com/crated/crated/config"
 	"github.com/crated/crated/httpapi"
+	gitindex "github.com/crated/crated/index/git"
 	"github.com/crated/crated/index/sparse"
 	"github.com/crated/crated/oidc"
 	"github.com/crated/crated/registry"
@@ -41,6 +42,8 @@ type Main struct {
 	Service *registry.Service
 	Index   *sparse.Index
 	HTTP    *httpapi.Server
+	// Git is the git index, when [index_config] is set.
+	Git *gitindex.Index
 
 	// URL is the base URL clients use, known once Open has run.
 	URL string
@@ -91,6 +94,28 @@ func openBlobs(ctx context.Context, cfg *config.Config) (crated.BlobStore, error
 		return nil, fmt.Errorf("crate_files_config.dl_dir_path: %w", err)
 	}
 	return b, nil
+}
+
+// openGitIndex opens the Ktra-style git index from [index_config].
+func (m *Main) openGitIndex(ctx context.Context, configJSON []byte) (*gitindex.Index, error) {
+	x := m.Config.Index
+	gi, err := gitindex.Open(ctx, gitindex.Config{
+		Dir:               x.LocalPath,
+		Branch:            x.Branch,
+		RemoteURL:         x.RemoteURL,
+		HTTPSUsername:     x.HTTPSUsername,
+		HTTPSPassword:     x.HTTPSPassword,
+		SSHUsername:       x.SSHUsername,
+		SSHPrivateKeyPath: x.SSHPrivkeyPath,
+		SSHKeyPassphrase:  x.SSHKeyPassphrase,
+		AuthorName:        x.Name,
+		AuthorEmail:       x.Email,
+		ConfigJSON:        configJSON,
+	}, m.Store, m.Logger)
+	if err != nil {
+		return nil, fmt.Errorf("index_config: %w", err)
+	}
+	return gi, nil
 }
 
 // serviceConfig derives the registry's settings from the configuration.
@@ -191,7 +216,17 @@ func (m *Main) Open(ctx context.Context) (err error) {
 		login.Routes(m.HTTP.Mux())
 	}
 	if cfg.Index != nil {
-		m.Logger.Warn("index_config is set, but this version serves only the sparse index; point cargo at the sparse index URL", "sparse_index", "sparse+"+m.URL+"/index/")
+		if m.Git, err = m.openGitIndex(ctx, m.HTTP.ConfigJSON()); err != nil {
+			return err
+		}
+		m.Service.OnChange(m.Git.Changed)
+		if cfg.Server.AuthRequired {
+			// cargo sends no token on git fetches, so a private registry
+			// cannot serve its index over plain git HTTP.
+			m.Logger.Warn("auth_required is on: the git index is pushed to remote_url but not served at /git/index")
+		} else {
+			m.HTTP.Mux().Handle("/git/index/", http.StripPrefix("/git/index", m.Git.Handler()))
+		}
 	}
 	if cfg.Mirror != nil {
 		m.Logger.Warn("mirror_config is set, but this version has no mirror yet; the section is ignored")
@@ -219,6 +254,15 @@ func (m *Main) Run(ctx context.Context) error {
 func (m *Main) Start() {
 	ctx, cancel := context.WithCancel(context.Background())
 	m.cancel = cancel
+	if m.Git != nil {
+		m.wg.Add(1)
+		go func() {
+			defer m.wg.Done()
+			if err := m.Git.Run(ctx); err != nil && ctx.Err() == nil {
+				m.Logger.Error("git index stopped", "err", err)
+			}
+		}()
+	}
 	m.wg.Add(2)
 	go func() {
 		defer m.wg.Done()
@@ -234,7 +278,13 @@ func (m *Main) Start() {
 		m.wg.Add(1)
 		go func() {
 			defer m.wg.Done()
-			if err := n.Listen(ctx, m.Index.Invalidate); err != nil && ctx.Err() == nil {
+			changed := func(canon string) {
+				m.Index.Invalidate(canon)
+				if m.Git != nil {
+					m.Git.Changed(canon)
+				}
+			}
+			if err := n.Listen(ctx, changed); err != nil && ctx.Err() == nil {
 				m.Logger.Error("change notifications stopped", "err", err)
 			}
 		}()
@@ -300,4 +350,19 @@ func (m *Main) Close() error {
 		m.Store = nil
 	}
 	return errors.Join(errs...)
+}
+
+// RebuildGitIndex rewrites the git index from the store and pushes it
+// (`crated index rebuild`). The stores must be open.
+func (m *Main) RebuildGitIndex(ctx context.Context) error {
+	if m.Config.Index == nil {
+		return errors.New("index_config is not set: there is no git index to rebuild (the sparse index needs no rebuild)")
+	}
+	svc := m.NewService()
+	h := httpapi.New(svc, sparse.New(m.Store, 0), m.Blobs, httpapi.Config{BaseURL: m.URL, AuthRequired: m.Config.Server.AuthRequired}, m.Logger)
+	gi, err := m.openGitIndex(ctx, h.ConfigJSON())
+	if err != nil {
+		return err
+	}
+	return gi.Sync(ctx, nil)
 }

@@ -1,18 +1,18 @@
 package e2e
 
 import (
-	"context"
 	"fmt"
-	"log/slog"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
-	gitindex "github.com/crated/crated/index/git"
+	gogit "github.com/go-git/go-git/v5"
+	"github.com/go-git/go-git/v5/plumbing"
+
+	"github.com/crated/crated/config"
 	"github.com/crated/crated/internal/testenv"
 )
 
@@ -53,10 +53,18 @@ const gitIdxConsumerMain = `fn main() { println!("tint={}", gidx_tint::value());
 // TestGitIndexWithCargo serves crated's store as a git index over smart
 // HTTP and has stock cargo read it, through libgit2 and through the git
 // program, as teams coming from Ktra do: build, then see a new version and
-// a yank after a Sync.
+// a yank, all written and pushed by crated in the background.
 func TestGitIndexWithCargo(t *testing.T) {
-	ctx := context.Background()
-	srv := testenv.StartCrated(t)
+	// crated with Ktra's [index_config]: the git index is kept in
+	// local_path, served at /git/index and pushed to remote_url.
+	remote := filepath.Join(t.TempDir(), "remote.git")
+	if _, err := gogit.PlainInit(remote, true); err != nil {
+		t.Fatal(err)
+	}
+	local := filepath.Join(t.TempDir(), "index")
+	srv := testenv.StartCrated(t, func(c *config.Config) {
+		c.Index = &config.IndexConfig{LocalPath: local, Branch: "main", RemoteURL: remote, Name: "ktra-driver", Email: "undefined@example.com"}
+	})
 	alice := srv.AddUser("alice")
 	sparseCargo := testenv.NewCargo(t, srv.IndexURL(), "")
 	pub := func(dir string) {
@@ -69,28 +77,11 @@ func TestGitIndexWithCargo(t *testing.T) {
 	pub(hue("0.1.0", "1"))
 	tint := testenv.Package(t, gitIdxTintToml, map[string]string{"src/lib.rs": "pub fn value() -> u32 { gidx_hue::value() + 10 }\n"})
 	pub(tint)
-
-	// The git index, built as the app would: over the same store, with the
-	// sparse index's config.json, mounted at /git/index.
-	level := slog.LevelWarn
-	if os.Getenv("CRATED_TEST_LOG") != "" {
-		level = slog.LevelDebug
-	}
-	ix, err := gitindex.Open(ctx, gitindex.Config{
-		Dir:        filepath.Join(t.TempDir(), "index"),
-		ConfigJSON: []byte(fmt.Sprintf(`{"dl":%q,"api":%q}`, srv.URL+"/api/v1/crates/{crate}/{version}/download", srv.URL)),
-	}, srv.Store, slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := ix.Sync(ctx, nil); err != nil {
-		t.Fatal(err)
-	}
-	mux := http.NewServeMux()
-	mux.Handle("/git/index/", http.StripPrefix("/git/index", ix.Handler()))
-	gitSrv := httptest.NewServer(mux)
-	t.Cleanup(gitSrv.Close)
-	indexURL := gitSrv.URL + "/git/index"
+	// The git index follows the store in the background; both the local
+	// repository and the pushed remote catch up.
+	waitGitFile(t, local, "gi/dx/gidx-tint", `"vers":"0.1.0"`)
+	waitGitFile(t, remote, "gi/dx/gidx-tint", `"vers":"0.1.0"`)
+	indexURL := srv.URL + "/git/index"
 
 	type client struct {
 		name     string
@@ -122,9 +113,7 @@ func TestGitIndexWithCargo(t *testing.T) {
 
 	// A new version published through crated reaches cargo after a Sync.
 	pub(hue("0.1.1", "2"))
-	if err := ix.Sync(ctx, []string{"gidx_hue"}); err != nil {
-		t.Fatal(err)
-	}
+	waitGitFile(t, local, "gi/dx/gidx-hue", `"vers":"0.1.1"`)
 	for _, cl := range clients {
 		cl.cargo.MustRun(cl.consumer, "update")
 		if lock := readLock(t, cl.consumer); !strings.Contains(lock, "name = \"gidx-hue\"\nversion = \"0.1.1\"") {
@@ -137,15 +126,61 @@ func TestGitIndexWithCargo(t *testing.T) {
 
 	// A yank too: a fresh resolution avoids the yanked version.
 	sparseCargo.MustRun(tint, "yank", "--registry", "crated", "--token", alice, "gidx-hue@0.1.1")
-	if err := ix.Sync(ctx, []string{"gidx_hue"}); err != nil {
-		t.Fatal(err)
-	}
+	waitGitFile(t, local, "gi/dx/gidx-hue", `"vers":"0.1.1","deps":[],"cksum"`, `"yanked":true`)
 	for _, cl := range clients {
 		cl.cargo.MustRun(cl.consumer, "generate-lockfile")
 		if lock := readLock(t, cl.consumer); !strings.Contains(lock, "name = \"gidx-hue\"\nversion = \"0.1.0\"") {
 			t.Errorf("%s: after the yank the lock file should hold gidx-hue 0.1.0:\n%s", cl.name, lock)
 		}
 	}
+}
+
+// waitGitFile waits until the branch head of the repository at dir holds
+// path with every one of wants in it. The git index is written in the
+// background after each change, so a bounded wait is right here; the bound
+// only stops a broken build from hanging and says nothing about speed.
+func waitGitFile(t *testing.T, dir, path string, wants ...string) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	last := ""
+	for time.Now().Before(deadline) {
+		if last = gitFile(dir, "main", path); last != "" {
+			ok := true
+			for _, w := range wants {
+				ok = ok && strings.Contains(last, w)
+			}
+			if ok {
+				return
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("%s in %s never held %q; last content:\n%s", path, dir, wants, last)
+}
+
+// gitFile reads path from the tip of branch, "" when it is not there.
+func gitFile(dir, branch, path string) string {
+	repo, err := gogit.PlainOpen(dir)
+	if err != nil {
+		return ""
+	}
+	ref, err := repo.Reference(plumbing.NewBranchReferenceName(branch), true)
+	if err != nil {
+		return ""
+	}
+	commit, err := repo.CommitObject(ref.Hash())
+	if err != nil {
+		return ""
+	}
+	f, err := commit.File(path)
+	if err != nil {
+		return ""
+	}
+	body, err := f.Contents()
+	if err != nil {
+		return ""
+	}
+	return body
 }
 
 func readLock(t *testing.T, dir string) string {

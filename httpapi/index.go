@@ -30,6 +30,10 @@ func renderConfig(cfg Config) ([]byte, string) {
 	return b, `"` + hex.EncodeToString(sum[:16]) + `"`
 }
 
+// ConfigJSON returns the index's config.json, for the git index to commit
+// the same bytes.
+func (s *Server) ConfigJSON() []byte { return s.configJSON }
+
 func (s *Server) handleConfig(w http.ResponseWriter, r *http.Request) error {
 	serveIndexBytes(w, r, s.configJSON, s.configETag, "application/json")
 	return nil

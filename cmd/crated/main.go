@@ -6,6 +6,7 @@
 //	crated user passwd NAME          set a user's password (read from stdin)
 //	crated token rotate LOGIN        issue a new token for a user, revoking the old one
 //	crated migrate                   apply database migrations and exit
+//	crated index rebuild             rewrite the git index from the store
 //	crated migrate-store ...         copy a registry between stores
 //	crated version
 package main
@@ -51,6 +52,7 @@ Usage:
   crated user passwd NAME          set a user's password, read from standard input
   crated token rotate LOGIN        issue a new token for a user; the old one stops working
   crated migrate                   apply database migrations and exit
+  crated index rebuild             rewrite the git index ([index_config]) from the store and push it
   crated migrate-store --from STORE --to STORE [blob flags]
                                    copy a registry to another store (e.g. SQLite to PostgreSQL),
                                    resumable, verified at the end; see docs/deploy.md
@@ -89,6 +91,23 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		}
 		defer m.Close()
 		fmt.Fprintln(stdout, "migrations applied")
+		return nil
+	case "index":
+		if len(rest) == 0 || rest[0] != "rebuild" {
+			return errors.New("usage: crated index rebuild")
+		}
+		m, _, err := load("index rebuild", rest[1:], stderr)
+		if err != nil {
+			return err
+		}
+		if err := m.OpenStores(ctx); err != nil {
+			return err
+		}
+		defer m.Close()
+		if err := m.RebuildGitIndex(ctx); err != nil {
+			return err
+		}
+		fmt.Fprintln(stderr, "git index rebuilt")
 		return nil
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, "crated", version)

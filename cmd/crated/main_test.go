@@ -16,6 +16,8 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/crated/crated"
+	gogit "github.com/go-git/go-git/v5"
+
 	"github.com/crated/crated/config"
 	"github.com/crated/crated/internal/testenv"
 	"github.com/crated/crated/sqlite"
@@ -304,5 +306,50 @@ func TestMigrateStoreFlags(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "b.db")); err == nil {
 		t.Errorf("a refused migrate-store created the target")
+	}
+}
+
+// TestIndexRebuild rebuilds the git index of a registry from its store with
+// `crated index rebuild` and pushes it to the remote.
+func TestIndexRebuild(t *testing.T) {
+	src := testenv.StartCrated(t)
+	token := src.AddUser("alice")
+	publishFrame(t, src.URL, token, "alpha", "0.1.0")
+	src.Stop()
+
+	remote := filepath.Join(t.TempDir(), "remote.git")
+	if _, err := gogit.PlainInit(remote, true); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	file := filepath.Join(dir, "crated.toml")
+	conf := fmt.Sprintf("[db_config]\ndb_dir_path = %q\n[crate_files_config]\ndl_dir_path = %q\n[server_config]\nbase_url = \"https://crates.example\"\n[index_config]\nlocal_path = %q\nremote_url = %q\n",
+		filepath.Join(src.Dir, "db"), filepath.Join(src.Dir, "crates"), filepath.Join(dir, "index"), remote)
+	if err := os.WriteFile(file, []byte(conf), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, errOut, err := runCmd(t, "", "index", "rebuild", "-c", file); err != nil {
+		t.Fatalf("index rebuild: %v\n%s", err, errOut)
+	}
+	repo, err := gogit.PlainOpen(remote)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref, err := repo.Reference("refs/heads/main", true)
+	if err != nil {
+		t.Fatalf("the remote has no main branch: %v", err)
+	}
+	commit, _ := repo.CommitObject(ref.Hash())
+	for path, want := range map[string]string{"al/ph/alpha": `"vers":"0.1.0"`, "config.json": `"api":"https://crates.example"`} {
+		f, err := commit.File(path)
+		if err != nil {
+			t.Fatalf("%s not in the pushed index: %v", path, err)
+		}
+		if body, _ := f.Contents(); !strings.Contains(body, want) {
+			t.Errorf("%s: %s", path, body)
+		}
+	}
+	if _, _, err := runCmd(t, "", "index", "rebuild", "-c", configFile(t, t.TempDir(), "")); err == nil || !strings.Contains(err.Error(), "index_config") {
+		t.Errorf("rebuild without [index_config]: %v", err)
 	}
 }
