@@ -99,6 +99,12 @@ func openBlobs(ctx context.Context, cfg *config.Config) (crated.BlobStore, error
 // openGitIndex opens the Ktra-style git index from [index_config].
 func (m *Main) openGitIndex(ctx context.Context, configJSON []byte) (*gitindex.Index, error) {
 	x := m.Config.Index
+	// With PostgreSQL several replicas share the remote: one writer at a
+	// time, through an advisory lock.
+	var locker gitindex.Locker
+	if l, ok := m.Store.(gitindex.Locker); ok {
+		locker = l
+	}
 	gi, err := gitindex.Open(ctx, gitindex.Config{
 		Dir:               x.LocalPath,
 		Branch:            x.Branch,
@@ -111,6 +117,7 @@ func (m *Main) openGitIndex(ctx context.Context, configJSON []byte) (*gitindex.I
 		AuthorName:        x.Name,
 		AuthorEmail:       x.Email,
 		ConfigJSON:        configJSON,
+		Locker:            locker,
 	}, m.Store, m.Logger)
 	if err != nil {
 		return nil, fmt.Errorf("index_config: %w", err)
