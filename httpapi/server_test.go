@@ -289,3 +289,49 @@ func TestPasswordAPIOff(t *testing.T) {
 		t.Errorf("password login when off: %d", r.StatusCode)
 	}
 }
+
+// TestPublishWarnsAboutMissingDependency: a dependency on a crate this
+// registry does not hold is accepted, with a warning cargo prints.
+func TestPublishWarnsAboutMissingDependency(t *testing.T) {
+	e := newEnv(t, httpapi.Config{}, registry.Config{})
+	_, token, _ := e.svc.CreateUser(context.Background(), "alice", "")
+	files := testenv.CrateFiles("uses", "1.0.0")
+	files[0].Body += "\n[dependencies.later]\nversion = \"^1\"\nregistry-index = \"sparse+http://registry.test/index/\"\n"
+	meta := testenv.Metadata("uses", "1.0.0", func(m map[string]any) {
+		m["deps"] = []any{map[string]any{"name": "later", "version_req": "^1", "features": []string{}, "optional": false, "default_features": true, "target": nil, "kind": "normal"}}
+	})
+	r := e.do(t, "PUT", "/api/v1/crates/new", token, testenv.Frame(meta, testenv.Tarball(t, files...)))
+	b := readAll(t, r)
+	if r.StatusCode != 200 || !strings.Contains(string(b), "`later` is not in this registry") {
+		t.Fatalf("publish with a missing dependency: %d %s", r.StatusCode, b)
+	}
+}
+
+// TestSearchPaging checks exact-name-first ranking, per_page capped at 100,
+// and page.
+func TestSearchPaging(t *testing.T) {
+	e := newEnv(t, httpapi.Config{}, registry.Config{})
+	_, token, _ := e.svc.CreateUser(context.Background(), "alice", "")
+	for _, name := range []string{"aserde", "serde_json", "serde"} {
+		publishFrame(t, e, token, name, "1.0.0")
+	}
+	var out struct {
+		Crates []struct{ Name string } `json:"crates"`
+		Meta   struct{ Total int }     `json:"meta"`
+	}
+	search := func(q string) {
+		t.Helper()
+		r := e.do(t, "GET", "/api/v1/crates?"+q, "", nil)
+		if err := json.Unmarshal(readAll(t, r), &out); err != nil || r.StatusCode != 200 {
+			t.Fatalf("search %s: %d %v", q, r.StatusCode, err)
+		}
+	}
+	search("q=serde&per_page=1000")
+	if out.Meta.Total != 3 || len(out.Crates) != 3 || out.Crates[0].Name != "serde" || out.Crates[1].Name != "serde_json" {
+		t.Errorf("ranking: %+v", out)
+	}
+	search("q=serde&per_page=1&page=2")
+	if out.Meta.Total != 3 || len(out.Crates) != 1 || out.Crates[0].Name != "serde_json" {
+		t.Errorf("page 2: %+v", out)
+	}
+}
