@@ -2,7 +2,6 @@ package git_test
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"log/slog"
 	"path/filepath"
@@ -10,9 +9,8 @@ import (
 	"testing"
 
 	"github.com/crated/crated"
-	"github.com/crated/crated/cargo"
 	gitindex "github.com/crated/crated/index/git"
-	"github.com/crated/crated/sqlite"
+	"github.com/crated/crated/internal/testenv"
 	gogit "github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/object"
@@ -20,48 +18,13 @@ import (
 
 const testConfigJSON = `{"dl":"http://127.0.0.1:1/api/v1/crates/{crate}/{version}/download","api":"http://127.0.0.1:1"}`
 
-func openStore(t *testing.T) *sqlite.Store {
-	t.Helper()
-	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	return st
-}
+func openStore(t *testing.T) crated.Store { return testenv.SQLiteStore(t) }
 
-func user(t *testing.T, st crated.Store) int64 {
-	t.Helper()
-	u := &crated.User{Login: "alice", Name: "alice"}
-	if err := st.CreateUser(context.Background(), u); err != nil {
-		t.Fatal(err)
-	}
-	return u.ID
-}
+func user(t *testing.T, st crated.Store) int64 { return testenv.StoreUser(t, st, "alice") }
 
 // publish stores one version with a realistic index line.
 func publish(t *testing.T, st crated.Store, owner int64, name, vers string) *crated.Version {
-	t.Helper()
-	ctx := context.Background()
-	v, err := cargo.ParseVersion(vers)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cksum := fmt.Sprintf("%064x", len(name)*1000+len(vers))
-	line := fmt.Sprintf(`{"name":%q,"vers":%q,"deps":[],"cksum":%q,"features":{},"yanked":false}`, name, vers, cksum)
-	nv := &crated.NewVersion{
-		Crate:   crated.Crate{Name: name, CanonName: cargo.CanonicalName(name)},
-		Version: crated.Version{Vers: vers, VersKey: v.Key(), SortKey: v.SortKey(), Cksum: cksum, Entry: []byte(line), PublishedBy: owner},
-		OwnerID: owner,
-	}
-	if c, err := st.CrateByName(ctx, cargo.CanonicalName(name)); err == nil {
-		nv.CrateID = c.ID
-	}
-	out, err := st.PublishVersion(ctx, nv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
+	return testenv.StorePublish(t, st, owner, name, vers)
 }
 
 func quietLog() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
