@@ -3,8 +3,10 @@
 # runs alongside on the same machine, the same files and the same client:
 #
 #   1. throughput: crated and nginx serving the SAME bytes (an index file,
-#      every index file of 1000 crates at random, a .crate), under wrk,
-#      alternating crated/nginx BENCH_ROUNDS times; req/s, p99, ratio;
+#      every index file of 1000 crates at random, two .crate files), under
+#      wrk, alternating crated/nginx BENCH_ROUNDS times; req/s, p99, ratio.
+#      gostatic (Go's net/http serving the same files) runs alongside as a
+#      second baseline: what any Go server can do here;
 #   2. publishes/s of real-sized crates on a fresh embedded crated
 #      (SQLite + files);
 #   3. scale: 100k crates x 10 versions: start time to /readyz, resident
@@ -21,8 +23,9 @@
 # BENCH_CONNS (64), BENCH_ROUNDS (2), BENCH_NGINX_WORKERS (2),
 # BENCH_PUBLISHES (3000), BENCH_PUBLISH_CONNS (8), BENCH_SCALE_CRATES
 # (100000), BENCH_SCALE_VERSIONS (10), BENCH_SCALE_BLOBS (none: index only;
-# write: a real .crate for every version), BENCH_SCALE_RATE (2000 req/s for
-# the open-loop latency run), BENCH_PORT (first of three ports, 18781).
+# write: a real .crate for every version), BENCH_SCALE_RATES ("500 2000":
+# request rates of the open-loop latency runs), BENCH_PORT (first of three
+# ports, 18781).
 #
 # Everything listens on 127.0.0.1 only and every run is bounded in time and
 # count. The processes it starts are stopped by their ids when it exits.
@@ -41,10 +44,11 @@ PUBLISH_CONNS=${BENCH_PUBLISH_CONNS:-8}
 SCALE_CRATES=${BENCH_SCALE_CRATES:-100000}
 SCALE_VERSIONS=${BENCH_SCALE_VERSIONS:-10}
 SCALE_BLOBS=${BENCH_SCALE_BLOBS:-none}
-SCALE_RATE=${BENCH_SCALE_RATE:-2000}
+SCALE_RATES=${BENCH_SCALE_RATES:-500 2000}
 PORT=${BENCH_PORT:-18781}
 CRATED_PORT=$PORT
 NGINX_PORT=$((PORT + 1))
+GOSTATIC_PORT=$((PORT + 2))
 CACHE=${BENCH_CACHE:-/tmp/crated-bench-cache}
 WORK=${BENCH_WORK:-$(mktemp -d /tmp/crated-bench.XXXXXX)}
 mkdir -p "$WORK" "$CACHE"
@@ -97,7 +101,8 @@ build() {
 	go build -o "$WORK/bin/crated" ./cmd/crated
 	go build -o "$WORK/bin/seed" ./bench/seed
 	go build -o "$WORK/bin/load" ./bench/load
-	CRATED=$WORK/bin/crated SEED=$WORK/bin/seed LOAD=$WORK/bin/load
+	go build -o "$WORK/bin/gostatic" ./bench/gostatic
+	CRATED=$WORK/bin/crated SEED=$WORK/bin/seed LOAD=$WORK/bin/load GOSTATIC=$WORK/bin/gostatic
 }
 
 # start_crated DATA_DIR PORT: starts crated on DATA_DIR/{db,crates}, sets
@@ -184,6 +189,21 @@ EOF
 	exit 1
 }
 
+# start_gostatic ROOT PORT: Go's net/http serving ROOT as nginx does, sets
+# GOSTATIC_PID.
+start_gostatic() {
+	port_free "$2" || { log "port $2 is taken: set BENCH_PORT"; exit 1; }
+	"$GOSTATIC" -addr "127.0.0.1:$2" -root "$1" 2>>"$WORK/gostatic.log" &
+	GOSTATIC_PID=$!
+	PIDS+=("$GOSTATIC_PID")
+	for _ in $(seq 500); do
+		curl -s -o /dev/null --max-time 1 "http://127.0.0.1:$2/" && return 0
+		sleep 0.01
+	done
+	log "gostatic did not start"
+	exit 1
+}
+
 # wrk_run URL [LUA]: prints "req/s p99_ms errors".
 wrk_run() {
 	local url=$1 script=${2:-} out
@@ -207,28 +227,33 @@ wrk_run() {
 		END { printf "%.0f %.2f %d\n", rps, p99, errs }'
 }
 
-# compare NAME CRATED_URL NGINX_URL GOAL [LUA]: alternates the two servers
-# ROUNDS times and adds a row to the table.
+# compare NAME PATH GOAL [LUA]: alternates crated, nginx and gostatic on
+# PATH, ROUNDS times, and adds a row to the table.
 compare() {
-	local name=$1 curl_=$2 nurl=$3 goal=$4 script=${5:-} r c n
-	local csum=0 nsum=0 cp99s=() np99s=() cerr=0 nerr=0
+	local name=$1 path=$2 goal=$3 script=${4:-} r c n g cp np gp e
+	local csum=0 nsum=0 gsum=0 errs=0 cp99s=() np99s=() gp99s=()
 	for r in $(seq "$ROUNDS"); do
-		read -r c cp cerr_ <<<"$(wrk_run "$curl_" "$script")"
-		read -r n np nerr_ <<<"$(wrk_run "$nurl" "$script")"
-		log "$name round $r: crated $c req/s p99 ${cp}ms | nginx $n req/s p99 ${np}ms"
-		echo "$name round $r crated $c $cp $cerr_ nginx $n $np $nerr_" >>"$WORK/rounds.txt"
-		csum=$((csum + c)) nsum=$((nsum + n)) cerr=$((cerr + cerr_)) nerr=$((nerr + nerr_))
-		cp99s+=("$cp") np99s+=("$np")
+		read -r c cp e <<<"$(wrk_run "http://127.0.0.1:$CRATED_PORT$path" "$script")"
+		errs=$((errs + e))
+		read -r n np e <<<"$(wrk_run "http://127.0.0.1:$NGINX_PORT$path" "$script")"
+		errs=$((errs + e))
+		read -r g gp e <<<"$(wrk_run "http://127.0.0.1:$GOSTATIC_PORT$path" "$script")"
+		errs=$((errs + e))
+		log "$name round $r: crated $c req/s p99 ${cp}ms | nginx $n req/s p99 ${np}ms | gostatic $g req/s p99 ${gp}ms"
+		echo "$name round $r crated $c $cp nginx $n $np gostatic $g $gp" >>"$WORK/rounds.txt"
+		csum=$((csum + c)) nsum=$((nsum + n)) gsum=$((gsum + g))
+		cp99s+=("$cp") np99s+=("$np") gp99s+=("$gp")
 	done
-	local cp99 np99
-	cp99=$(printf '%s\n' "${cp99s[@]}" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
-	np99=$(printf '%s\n' "${np99s[@]}" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
-	awk -v name="$name" -v c="$csum" -v n="$nsum" -v r="$ROUNDS" -v cp="$cp99" -v np="$np99" -v g="$goal" -v ce="$cerr" -v ne="$nerr" 'BEGIN {
+	awk -v name="$name" -v c="$csum" -v n="$nsum" -v g="$gsum" -v r="$ROUNDS" -v cp="$(median "${cp99s[@]}")" \
+		-v np="$(median "${np99s[@]}")" -v gp="$(median "${gp99s[@]}")" -v goal="$goal" -v e="$errs" 'BEGIN {
 		ratio = c / n
-		printf "%-26s %12.0f %12.0f %7.2f %10.2f %10.2f   >= %-4s %s%s\n", name, c / r, n / r, ratio, cp, np, g,
-			(ratio >= g ? "met" : "MISSED"), (ce + ne > 0 ? sprintf("  (errors: crated %d, nginx %d)", ce, ne) : "")
+		printf "%-27s %8.0f %8.0f %8.0f %6.2f %6.2f %8.1f %8.1f %8.1f  >= %-4s %s%s\n", name, c / r, n / r, g / r, ratio, c / g, cp, np, gp, goal,
+			(ratio >= goal ? "met" : "MISSED"), (e > 0 ? sprintf("  (%d failed requests)", e) : "")
 	}' | tee -a "$SUMMARY"
 }
+
+# median of numbers (the lower middle one for an even count).
+median() { printf '%s\n' "$@" | sort -n | awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}'; }
 
 # ---- 1. throughput vs nginx ----
 throughput() {
@@ -251,9 +276,12 @@ throughput() {
 	log "copying crated's answers into nginx's root"
 	"$LOAD" mirror -base "$base" -out "$root" -urls "$paths" "$dl_path" "$large" >&2
 	start_nginx "$root" "$NGINX_PORT"
-	cmp <(curl -s "$base$index_path") <(curl -s "$nbase$index_path")
-	cmp <(curl -s "$base$dl_path") <(curl -s "$nbase$dl_path")
-	cmp <(curl -s "$base$large") <(curl -s "$nbase$large")
+	start_gostatic "$root" "$GOSTATIC_PORT"
+	local p
+	for p in "$index_path" "$dl_path" "$large"; do
+		cmp <(curl -s "$base$p") <(curl -s "$nbase$p")
+		cmp <(curl -s "$base$p") <(curl -s "http://127.0.0.1:$GOSTATIC_PORT$p")
+	done
 	# wrk picks a random index file of the 1000 for every request.
 	cat >"$WORK/random.lua" <<EOF
 local paths = {}
@@ -263,19 +291,21 @@ request = function()
 	return wrk.format("GET", paths[math.random(#paths)])
 end
 EOF
-	# Warm both up (connections, page cache, crated's index cache).
-	wrk -t2 -c"$CONNS" -d3s -s "$WORK/random.lua" "$base" >/dev/null
-	wrk -t2 -c"$CONNS" -d3s -s "$WORK/random.lua" "$nbase" >/dev/null
+	# Warm them up (connections, page cache, crated's index cache).
+	for p in "$CRATED_PORT" "$NGINX_PORT" "$GOSTATIC_PORT"; do
+		wrk -t2 -c"$CONNS" -d3s -s "$WORK/random.lua" "http://127.0.0.1:$p" >/dev/null
+	done
 
 	say ""
-	say "Throughput: wrk -t2 -c$CONNS -d$DURATION, $ROUNDS rounds alternating crated/nginx ($NGINX_WORKERS nginx workers)"
+	say "Throughput: wrk -t2 -c$CONNS -d$DURATION, $ROUNDS rounds alternating crated / nginx ($NGINX_WORKERS workers) / gostatic (Go net/http static files)"
 	say "index file: $(curl -s "$base$index_path" | wc -c) bytes (10 versions); .crate files: $(curl -s "$base$dl_path" | wc -c) and $(curl -s "$base$large" | wc -c) bytes"
-	say "$(printf '%-26s %12s %12s %7s %10s %10s   %s' target 'crated req/s' 'nginx req/s' ratio 'crated p99' 'nginx p99' goal)"
-	compare "index file (one, hot)" "$base$index_path" "$nbase$index_path" 0.8
-	compare "index files (1000, random)" "$base" "$nbase" 0.8 "$WORK/random.lua"
-	compare ".crate download (small)" "$base$dl_path" "$nbase$dl_path" 0.9
-	compare ".crate download (typical)" "$base$large" "$nbase$large" 0.9
-	say "(p99 in ms; req/s are means over the rounds, the ratio is of the sums)"
+	say "$(printf '%-27s %8s %8s %8s %6s %6s %8s %8s %8s  %s' 'req/s, p99 ms' crated nginx gostatic c/n c/g 'c p99' 'n p99' 'g p99' 'goal (c/n)')"
+	compare "index file (one, hot)" "$index_path" 0.8
+	compare "index files (1000, random)" "" 0.8 "$WORK/random.lua"
+	compare ".crate download (2 KB)" "$dl_path" 0.9
+	compare ".crate download (21 KB)" "$large" 0.9
+	say "(req/s are means over the rounds, ratios of the sums; p99 the median round's; c/n = crated/nginx, c/g = crated/gostatic)"
+	stop_pid "$GOSTATIC_PID"
 	stop_pid "$NGINX_PID"
 	stop_pid "$CRATED_PID"
 }
@@ -309,6 +339,7 @@ scale() {
 	if [[ ! -f $data/complete ]]; then
 		log "seeding $SCALE_CRATES crates x $SCALE_VERSIONS versions into $data (cached for later runs)"
 		rm -rf "$data"
+		mkdir -p "$data"
 		local t0=$SECONDS
 		"$SEED" -db-dir-path "$data/db" -dl-dir-path "$data/crates" -crates "$SCALE_CRATES" \
 			-versions "$SCALE_VERSIONS" -blobs "$SCALE_BLOBS" -paths "$data/paths" | tee "$data/seed.log" >&2
@@ -341,17 +372,19 @@ scale() {
 	hwm=$(awk '/^VmHWM:/ {print int($2 / 1024)}' "/proc/$CRATED_PID/status")
 	say "resident memory after the warm-up: VmRSS $rss MB, peak VmHWM $hwm MB (goal < 300: $( ((hwm < 300)) && echo met || echo MISSED))"
 
-	local cl ol
+	local cl rate ol=()
 	cl=$("$LOAD" get -base "$base" -urls "$data/paths" -random -c 16 -d "$DURATION" -format kv)
-	ol=$("$LOAD" get -base "$base" -urls "$data/paths" -random -c 64 -rate "$SCALE_RATE" -d "$DURATION" -format kv)
+	for rate in $SCALE_RATES; do
+		ol+=("$("$LOAD" get -base "$base" -urls "$data/paths" -random -c 64 -rate "$rate" -d "$DURATION" -format kv)")
+	done
 	rss=$(awk '/^VmRSS:/ {print int($2 / 1024)}' "/proc/$CRATED_PID/status")
 	hwm=$(awk '/^VmHWM:/ {print int($2 / 1024)}' "/proc/$CRATED_PID/status")
 	stop_pid "$CRATED_PID"
-	printf 'crated closed %s\ncrated open %s\n' "$cl" "$ol" >>"$WORK/scale.log"
+	printf 'crated %s\n' "$cl" "${ol[@]}" >>"$WORK/scale.log"
 	say "resident memory after the latency runs: VmRSS $rss MB, peak VmHWM $hwm MB"
 
 	# Baseline: nginx serving the same 100k files, same client, same load.
-	local ncl="" nol=""
+	local ncl="" nol=()
 	local nroot=$CACHE/nginx-root-${SCALE_CRATES}x${SCALE_VERSIONS}-$SCALE_BLOBS-$key
 	if [[ ! -f $nroot.complete ]]; then
 		log "copying the $SCALE_CRATES index files into nginx's root"
@@ -365,9 +398,11 @@ scale() {
 	start_nginx "$nroot" "$NGINX_PORT"
 	"$LOAD" get -base "$nbase" -urls "$data/paths" -random -c 16 -n 200000 -d 3m -format kv >/dev/null
 	ncl=$("$LOAD" get -base "$nbase" -urls "$data/paths" -random -c 16 -d "$DURATION" -format kv)
-	nol=$("$LOAD" get -base "$nbase" -urls "$data/paths" -random -c 64 -rate "$SCALE_RATE" -d "$DURATION" -format kv)
+	for rate in $SCALE_RATES; do
+		nol+=("$("$LOAD" get -base "$nbase" -urls "$data/paths" -random -c 64 -rate "$rate" -d "$DURATION" -format kv)")
+	done
 	stop_pid "$NGINX_PID"
-	printf 'nginx closed %s\nnginx open %s\n' "$ncl" "$nol" >>"$WORK/scale.log"
+	printf 'nginx %s\n' "$ncl" "${nol[@]}" >>"$WORK/scale.log"
 
 	say "index reads of random crates among $SCALE_CRATES (bench/load get -random):"
 	say "$(printf '%-34s %12s %12s %7s %10s %10s' load 'crated req/s' 'nginx req/s' ratio 'crated p99' 'nginx p99')"
@@ -380,7 +415,11 @@ scale() {
 		}'
 	}
 	row "closed loop, 16 connections" "$cl" "$ncl" | tee -a "$SUMMARY"
-	row "open loop, $SCALE_RATE req/s" "$ol" "$nol" | tee -a "$SUMMARY"
+	local i=0
+	for rate in $SCALE_RATES; do
+		row "open loop, $rate req/s" "${ol[$i]}" "${nol[$i]}" | tee -a "$SUMMARY"
+		i=$((i + 1))
+	done
 }
 
 ensure_tools
