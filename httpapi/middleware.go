@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime/debug"
+	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/crated/crated"
@@ -99,10 +101,19 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 	})
 }
 
+// Request ids are a random per-process prefix and a counter: unique enough
+// to correlate logs across replicas, and free of a random read per request.
+var (
+	requestPrefix = func() string {
+		var b [4]byte
+		rand.Read(b[:])
+		return hex.EncodeToString(b[:]) + "-"
+	}()
+	requestCounter atomic.Uint64
+)
+
 func newRequestID() string {
-	var b [8]byte
-	rand.Read(b[:])
-	return hex.EncodeToString(b[:])
+	return requestPrefix + strconv.FormatUint(requestCounter.Add(1), 36)
 }
 
 // recoverPanics turns a handler panic into a 500 with cargo's error body, so
