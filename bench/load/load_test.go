@@ -215,3 +215,42 @@ func TestPublish(t *testing.T) {
 		}
 	}
 }
+
+func TestMirror(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/gone" {
+			http.NotFound(w, r)
+			return
+		}
+		io.WriteString(w, "body of "+r.URL.Path)
+	}))
+	defer srv.Close()
+	tests := []struct {
+		name  string
+		paths []string
+		ok    bool
+	}{
+		{"files", []string{"/index/3/f/foo", "/api/v1/crates/foo/1.0.0/download"}, true},
+		{"a failed GET fails", []string{"/index/ok", "/gone"}, false},
+		{"no climbing out", []string{"/index/../../etc/x"}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out := t.TempDir()
+			args := append([]string{"mirror", "-base", srv.URL, "-out", out, "-c", "2"}, tt.paths...)
+			err := run(context.Background(), args, io.Discard, io.Discard)
+			if (err == nil) != tt.ok {
+				t.Fatalf("err = %v, want ok=%v", err, tt.ok)
+			}
+			if !tt.ok {
+				return
+			}
+			for _, p := range tt.paths {
+				b, err := os.ReadFile(filepath.Join(out, filepath.FromSlash(p)))
+				if err != nil || string(b) != "body of "+p {
+					t.Errorf("%s: %q, %v", p, b, err)
+				}
+			}
+		})
+	}
+}

@@ -4,6 +4,7 @@
 //
 //	load get [flags] [URL ...]       GET a list of URLs (index files, downloads)
 //	load publish [flags]             PUT real-sized crates to /api/v1/crates/new
+//	load mirror -out DIR [flags]     save the responses of a list of paths as files
 //
 // get takes its URLs as arguments or from -urls FILE (one a line, absolute
 // or a path joined to -base), in turn or at random (-random). With -rate R it
@@ -15,6 +16,9 @@
 // archive/tar and compress/gzip: normalized Cargo.toml, source code, README,
 // see bench/synth), then sends them with a token: -n publishes spread over
 // n/-versions crates, each crate's versions in semver order.
+//
+// mirror copies what a server answers for each path into DIR/path, so that
+// a static file server can serve the very same bytes as a baseline.
 //
 // -format kv prints one key=value line for scripts, -format json an object.
 package main
@@ -33,6 +37,7 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"sync"
@@ -63,7 +68,8 @@ func main() {
 const usage = `usage:
   load get [flags] [URL ...]   GET URLs (from arguments and/or -urls FILE)
   load publish [flags]         PUT generated crates to BASE/api/v1/crates/new
-run "load get -h" or "load publish -h" for the flags`
+  load mirror -out DIR [flags] [PATH ...]  save BASE/PATH as DIR/PATH for each path
+run "load MODE -h" for the flags`
 
 // common holds the flags both modes share.
 type common struct {
@@ -112,6 +118,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runGet(ctx, args[1:], stdout, stderr)
 	case "publish":
 		return runPublish(ctx, args[1:], stdout, stderr)
+	case "mirror":
+		return runMirror(ctx, args[1:], stdout, stderr)
 	case "-h", "-help", "--help", "help":
 		fmt.Fprintln(stdout, usage)
 		return nil
@@ -262,6 +270,96 @@ func (h headerFlags) apply(req *http.Request) {
 		name, value, _ := strings.Cut(kv, ":")
 		req.Header.Set(strings.TrimSpace(name), strings.TrimSpace(value))
 	}
+}
+
+// ---- mirror ----
+
+func runMirror(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("load mirror", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	base := fs.String("base", "http://127.0.0.1:8000", "server URL that paths are joined to")
+	urlsFile := fs.String("urls", "", "file of paths, one a line")
+	out := fs.String("out", "", "directory to write the files under")
+	conc := fs.Int("c", 16, "concurrent connections")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *out == "" {
+		return errors.New("-out DIR is required")
+	}
+	if *conc < 1 || *conc > 256 {
+		return errors.New("-c must be between 1 and 256")
+	}
+	if err := checkLoopback(*base); err != nil {
+		return err
+	}
+	lines, err := loadURLs(*base, *urlsFile, fs.Args())
+	if err != nil {
+		return err
+	}
+	prefix := strings.TrimSuffix(*base, "/")
+	client := newClient(*conc, 30*time.Second)
+	var next atomic.Int64
+	var bytes atomic.Int64
+	errc := make(chan error, *conc)
+	var wg sync.WaitGroup
+	for w := 0; w < *conc; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= len(lines) || ctx.Err() != nil {
+					return
+				}
+				n, err := mirrorOne(ctx, client, lines[i], prefix, *out)
+				if err != nil {
+					errc <- err
+					return
+				}
+				bytes.Add(n)
+			}
+		}()
+	}
+	wg.Wait()
+	select {
+	case err := <-errc:
+		return err
+	default:
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "mirrored %d files, %d bytes, into %s\n", len(lines), bytes.Load(), *out)
+	return nil
+}
+
+func mirrorOne(ctx context.Context, client *http.Client, u, prefix, out string) (int64, error) {
+	path, ok := strings.CutPrefix(u, prefix)
+	if !ok || !strings.HasPrefix(path, "/") || strings.Contains(path, "..") || strings.ContainsAny(path, "?#") {
+		return 0, fmt.Errorf("%s: mirror takes plain paths below -base", u)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return 0, err
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return 0, fmt.Errorf("GET %s: %s", path, resp.Status)
+	}
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return 0, err
+	}
+	file := filepath.Join(out, filepath.FromSlash(path))
+	if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
+		return 0, err
+	}
+	return int64(len(body)), os.WriteFile(file, body, 0o644)
 }
 
 // ---- publish ----
