@@ -136,8 +136,11 @@ type Index struct {
 }
 
 // repackEvery is the number of commits between two repacks of the loose
-// objects (a variable for tests).
-var repackEvery = 256
+// objects while serving; 0 repacks only when the index is opened, before
+// anyone reads it. Repacking while clients fetch lost objects under load
+// (seen with go-git 5.19's RepackObjects), so it is off by default; a
+// variable for tests.
+var repackEvery = 0
 
 const (
 	configFile    = "config.json"
@@ -208,6 +211,8 @@ func Open(ctx context.Context, cfg Config, store crated.Store, log *slog.Logger)
 	if err := ix.openRepo(); err != nil {
 		return nil, err
 	}
+	// Pack the loose objects of earlier runs now, while nobody reads.
+	ix.repack()
 	return ix, nil
 }
 
@@ -412,7 +417,7 @@ func (ix *Index) commit(ctx context.Context, canons []string, full bool) (bool, 
 	}
 	ix.head, ix.tree = ch, tree
 	ix.log.Debug("git index: committed", "commit", ch.String(), "change", c.Message)
-	if ix.sinceRepack++; ix.sinceRepack >= repackEvery {
+	if ix.sinceRepack++; repackEvery > 0 && ix.sinceRepack >= repackEvery {
 		ix.repack()
 	}
 	return true, nil
@@ -562,7 +567,16 @@ func message(changed []string) string {
 func (ix *Index) repack() {
 	ix.repoMu.Lock()
 	defer ix.repoMu.Unlock()
-	if err := ix.repo.RepackObjects(&gogit.RepackConfig{}); err != nil {
+	// Repack through a freshly opened repository: RepackObjects keeps only
+	// what the references it reads reach, and the long-lived repository may
+	// still see the branch where it was before writeBranch moved it, which
+	// would drop the newest commits' objects.
+	fresh, err := gogit.Open(ix.newStorage(cache.NewObjectLRUDefault()), nil)
+	if err != nil {
+		ix.log.Warn("git index: open for repack failed; objects stay loose", "err", err)
+		return
+	}
+	if err := fresh.RepackObjects(&gogit.RepackConfig{}); err != nil {
 		ix.log.Warn("git index: repack failed; objects stay loose", "err", err)
 		return
 	}

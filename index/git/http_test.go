@@ -289,7 +289,6 @@ func TestProtocolRefusals(t *testing.T) {
 // Clones run while Syncs commit and repack: every clone gets a whole,
 // consistent commit.
 func TestFetchDuringSyncs(t *testing.T) {
-	defer gitindex.SetRepackEvery(3)()
 	st := openStore(t)
 	uid := user(t, st)
 	publish(t, st, uid, "alpha", "0.0.0")
@@ -336,6 +335,10 @@ func TestFetchDuringSyncs(t *testing.T) {
 		if err := <-errs; err != nil {
 			t.Errorf("clone during syncs: %v", err)
 		}
+	}
+	// The next start packs the loose objects, before anyone reads.
+	if _, err := gitindex.Open(t.Context(), cfg, st, quietLog()); err != nil {
+		t.Fatal(err)
 	}
 	if packs, _ := filepath.Glob(filepath.Join(cfg.Dir, "objects", "pack", "*.pack")); len(packs) != 1 {
 		t.Errorf("want the objects repacked into one pack, found %q", packs)

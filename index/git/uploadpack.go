@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/cache"
 	"github.com/go-git/go-git/v5/plumbing/format/packfile"
 	"github.com/go-git/go-git/v5/plumbing/format/pktline"
 	"github.com/go-git/go-git/v5/plumbing/revlist"
@@ -229,7 +230,7 @@ func (n notOurs) Error() string { return "not our ref " + n.String() }
 func (ix *Index) negotiate(req *uploadRequest) ([]plumbing.Hash, *spool, error) {
 	ix.repoMu.RLock()
 	defer ix.repoMu.RUnlock()
-	st := ix.newStorage(ix.readCache)
+	st := ix.newStorage(cache.NewObjectLRU(4 * cache.MiByte))
 	for _, h := range req.wants {
 		if err := st.HasEncodedObject(h); err != nil {
 			if errors.Is(err, plumbing.ErrObjectNotFound) {
