@@ -4,7 +4,7 @@
 #
 #   1. throughput: crated and nginx serving the SAME bytes (an index file,
 #      every index file of 1000 crates at random, two .crate files), under
-#      wrk, alternating crated/nginx BENCH_ROUNDS times; req/s, p99, ratio.
+#      wrk, alternating the servers BENCH_ROUNDS times; req/s, p99, ratio.
 #      gostatic (Go's net/http serving the same files) runs alongside as a
 #      second baseline: what any Go server can do here;
 #   2. publishes/s of real-sized crates on a fresh embedded crated
@@ -13,8 +13,9 @@
 #      memory after a warm-up, index latency for random crates (so that the
 #      cache misses), with nginx over the same 100k files as the baseline.
 #
-#   bench/run.sh            everything (about 8 minutes; 15 more the first
-#                           time, to seed the 1M versions, which are cached)
+#   bench/run.sh            everything (about 15 minutes; 6 more the first
+#                           time, to seed the 1M versions and copy the 100k
+#                           index files for nginx: 5.3 GB, kept in BENCH_CACHE)
 #   BENCH_PARTS="throughput publish" bench/run.sh   only some parts
 #
 # Knobs (environment): BENCH_PARTS (throughput publish scale), BENCH_WORK
@@ -32,7 +33,6 @@
 # It installs nginx and wrk from Debian's packages when they are missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-ROOT=$(pwd)
 
 PARTS=${BENCH_PARTS:-throughput publish scale}
 DURATION=${BENCH_DURATION:-15s}
