@@ -3,6 +3,7 @@ package httpapi
 import (
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -17,6 +18,19 @@ type metrics struct {
 	reg       *prometheus.Registry
 	requests  *prometheus.CounterVec
 	durations *prometheus.HistogramVec
+	// children caches the per-route series: a label lookup hashes every
+	// label on each request, a sync.Map hit does not.
+	children sync.Map // routeCode -> *series
+}
+
+type routeCode struct {
+	route string
+	code  int
+}
+
+type series struct {
+	requests prometheus.Counter
+	duration prometheus.Observer
 }
 
 func newMetrics(s *Server) *metrics {
@@ -50,8 +64,17 @@ func (m *metrics) observe(r *http.Request, status int, took time.Duration) {
 	if route == "" {
 		route = "unmatched"
 	}
-	m.requests.WithLabelValues(route, strconv.Itoa(status)).Inc()
-	m.durations.WithLabelValues(route).Observe(took.Seconds())
+	key := routeCode{route, status}
+	v, ok := m.children.Load(key)
+	if !ok {
+		v, _ = m.children.LoadOrStore(key, &series{
+			requests: m.requests.WithLabelValues(route, strconv.Itoa(status)),
+			duration: m.durations.WithLabelValues(route),
+		})
+	}
+	sr := v.(*series)
+	sr.requests.Inc()
+	sr.duration.Observe(took.Seconds())
 }
 
 func (m *metrics) handler() http.Handler {

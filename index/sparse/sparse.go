@@ -142,7 +142,9 @@ func (ix *Index) render(ctx context.Context, canon string) (*File, error) {
 		buf.WriteByte('\n')
 		f.Versions[v.Vers] = Ref{ID: v.ID, Cksum: v.Cksum}
 	}
-	f.Body = buf.Bytes()
+	// A copy of exactly the right size: the buffer grew in doublings, and
+	// the cache would otherwise hold up to twice what it counts.
+	f.Body = bytes.Clone(buf.Bytes())
 	sum := sha256.Sum256(f.Body)
 	f.ETag = `"` + hex.EncodeToString(sum[:16]) + `"`
 	return f, nil
@@ -156,7 +158,7 @@ func (ix *Index) put(canon string, f *File, epoch uint64) {
 	}
 	size := len(canon) + 64
 	if f != nil {
-		size += len(f.Body) + len(f.Versions)*96
+		size += cap(f.Body) + len(f.Versions)*96 + len(f.Name)
 	}
 	if el, ok := ix.items[canon]; ok {
 		ix.remove(el)
