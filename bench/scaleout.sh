@@ -7,8 +7,12 @@
 #   s3x2       PostgreSQL + S3, two replicas, the load generator's URL list
 #              alternating between them (SCALEOUT_REPLICAS2=0 leaves it out);
 #
-# alternating the setups SCALEOUT_ROUNDS times (the order reversed every
-# other round) to spread the noise of a shared machine. It measures
+# The servers of every setup run side by side (each on its own port and,
+# for the scale-out ones, on the same database and bucket), and each
+# measurement alternates between the setups, SCALEOUT_ROUNDS times, the
+# order reversed every other round: runs that are compared are seconds
+# apart, which spreads the noise of a shared machine evenly. Idle servers
+# cost nothing measurable. It measures
 #
 #   - publishes/s of real-sized crates (~20 KB .crate, bench/load publish);
 #   - index-file reads, random over the seeded crates, with the cache warm,
@@ -33,11 +37,11 @@
 #
 #   bench/scaleout.sh       about 12 minutes (2 more the first time, to seed)
 #
-# Knobs (environment): SCALEOUT_ROUNDS (3), SCALEOUT_DURATION (15s: each
-# timed read run), SCALEOUT_WARMUP (3s, unmeasured, before each read run),
+# Knobs (environment): SCALEOUT_ROUNDS (3), SCALEOUT_DURATION (10s: each
+# timed read run), SCALEOUT_WARMUP (2s, unmeasured, before each read run),
 # SCALEOUT_CONNS (64: read concurrency), SCALEOUT_PUBLISHES (2000),
 # SCALEOUT_PUBLISH_CONNS (8), SCALEOUT_CRATES (1000), SCALEOUT_VERSIONS
-# (10), SCALEOUT_REPLICAS2 (1), SCALEOUT_PORT (18901, first of three ports),
+# (10), SCALEOUT_REPLICAS2 (1), SCALEOUT_PORT (18901, first of six ports),
 # SCALEOUT_WORK (scratch directory, default a new /tmp/crated-scaleout.*),
 # SCALEOUT_CACHE (/tmp/crated-bench-cache), SCALEOUT_PG_URL (an admin URL
 # of a PostgreSQL server on this machine; default: the one
@@ -54,8 +58,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 ROUNDS=${SCALEOUT_ROUNDS:-3}
-DURATION=${SCALEOUT_DURATION:-15s}
-WARMUP=${SCALEOUT_WARMUP:-3s}
+DURATION=${SCALEOUT_DURATION:-10s}
+WARMUP=${SCALEOUT_WARMUP:-2s}
 CONNS=${SCALEOUT_CONNS:-64}
 PUBLISHES=${SCALEOUT_PUBLISHES:-2000}
 PUBLISH_CONNS=${SCALEOUT_PUBLISH_CONNS:-8}
@@ -69,12 +73,15 @@ WORK=${SCALEOUT_WORK:-$(mktemp -d /tmp/crated-scaleout.XXXXXX)}
 # The .crate size of a typical real crate (bench/synth: ~20 KB).
 CODE_BYTES=112640
 PUBLISH_WARMUP=100
-# Ports: the embedded server and the first replica share nothing but are
-# never up at the same time; they get separate ports all the same so that
-# a slow shutdown cannot make the next start fail.
+# Ports: the embedded server; the one replica of s3x1; the two of s3x2
+# (their own, so that s3x1's reads do not warm s3x2's caches); s3x1's
+# configuration with s3_redirect_downloads, and with synchronous_commit off.
 EMB_PORT=$PORT
 R1_PORT=$((PORT + 1))
-R2_PORT=$((PORT + 2))
+R2A_PORT=$((PORT + 2))
+R2B_PORT=$((PORT + 3))
+REDIRECT_PORT=$((PORT + 4))
+NOSYNC_PORT=$((PORT + 5))
 
 for v in ROUNDS CONNS PUBLISHES PUBLISH_CONNS CRATES VERSIONS PORT; do
 	[[ ${!v} =~ ^[1-9][0-9]*$ ]] || { echo "scaleout.sh: SCALEOUT_$v must be a positive integer" >&2; exit 2; }
@@ -265,32 +272,35 @@ s3_secret_key_file = "$WORK/secrets/s3-secret"
 s3_redirect_downloads = $4
 EOF
 	}
-	scaleout_conf r1 "$R1_PORT" "$WORK/secrets/pg-url" false
-	scaleout_conf r2 "$R2_PORT" "$WORK/secrets/pg-url" false
-	scaleout_conf r1-redirect "$R1_PORT" "$WORK/secrets/pg-url" true
-	scaleout_conf r1-nosync "$R1_PORT" "$WORK/secrets/pg-url-nosync" false
+	scaleout_conf s3x1 "$R1_PORT" "$WORK/secrets/pg-url" false
+	scaleout_conf s3x2a "$R2A_PORT" "$WORK/secrets/pg-url" false
+	scaleout_conf s3x2b "$R2B_PORT" "$WORK/secrets/pg-url" false
+	scaleout_conf s3x1-redirect "$REDIRECT_PORT" "$WORK/secrets/pg-url" true
+	scaleout_conf s3x1-nosync "$NOSYNC_PORT" "$WORK/secrets/pg-url-nosync" false
 	# URL lists: one server, or both replicas alternating.
-	local list
+	local list src
 	for list in paths dl-paths; do
-		local src=$PATHS
+		src=$PATHS
 		[[ $list == dl-paths ]] && src=$WORK/dl-paths
 		sed "s|^|http://127.0.0.1:$EMB_PORT|" "$src" >"$WORK/$list.embedded"
 		sed "s|^|http://127.0.0.1:$R1_PORT|" "$src" >"$WORK/$list.s3x1"
-		awk -v a="http://127.0.0.1:$R1_PORT" -v b="http://127.0.0.1:$R2_PORT" '{print a $0; print b $0}' "$src" >"$WORK/$list.s3x2"
+		sed "s|^|http://127.0.0.1:$REDIRECT_PORT|" "$src" >"$WORK/$list.s3x1-redirect"
+		awk -v a="http://127.0.0.1:$R2A_PORT" -v b="http://127.0.0.1:$R2B_PORT" '{print a $0; print b $0}' "$src" >"$WORK/$list.s3x2"
 	done
 }
 
 # ---- servers ----
-# start_crated CONFIG PORT: starts crated (working directory $WORK), waits
-# for /readyz, appends the pid to SERVER_PIDS.
-SERVER_PIDS=()
+# Each setup's server processes, by setup: their CPU time is the setup's.
+declare -A SETUP_PIDS=()
+# start_crated SETUP CONFIG PORT: starts crated (working directory $WORK)
+# and waits for /readyz.
 start_crated() {
-	local conf=$1 port=$2 pid
+	local setup=$1 conf=$2 port=$3 pid
 	port_free "$port" || die "port $port is taken: set SCALEOUT_PORT"
 	(cd "$WORK" && exec "$CRATED" serve -c "$conf" --log-level warn >>"$WORK/crated.log" 2>&1) &
 	pid=$!
 	PIDS+=("$pid")
-	SERVER_PIDS+=("$pid")
+	SETUP_PIDS[$setup]="${SETUP_PIDS[$setup]:-} $pid"
 	for _ in $(seq 3000); do
 		curl -sf -o /dev/null --max-time 1 "http://127.0.0.1:$port/readyz" && return 0
 		kill -0 "$pid" 2>/dev/null || { tail -20 "$WORK/crated.log" >&2; die "crated ($conf) exited; see $WORK/crated.log"; }
@@ -298,26 +308,28 @@ start_crated() {
 	done
 	die "crated ($conf) did not become ready in 30 s"
 }
-stop_servers() {
-	local pid
-	for pid in "${SERVER_PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-	for pid in "${SERVER_PIDS[@]}"; do
-		wait "$pid" 2>/dev/null || true
-		forget_pid "$pid"
-	done
-	SERVER_PIDS=()
+start_servers() {
+	start_crated embedded "$WORK/conf/embedded.toml" "$EMB_PORT"
+	start_crated s3x1 "$WORK/conf/s3x1.toml" "$R1_PORT"
+	if ((REPLICAS2)); then
+		start_crated s3x2 "$WORK/conf/s3x2a.toml" "$R2A_PORT"
+		start_crated s3x2 "$WORK/conf/s3x2b.toml" "$R2B_PORT"
+	fi
+	start_crated s3x1-redirect "$WORK/conf/s3x1-redirect.toml" "$REDIRECT_PORT"
+	start_crated s3x1-nosync "$WORK/conf/s3x1-nosync.toml" "$NOSYNC_PORT"
 }
-start_setup() {
-	case $1 in
-	embedded) start_crated "$WORK/conf/embedded.toml" "$EMB_PORT" ;;
-	s3x1) start_crated "$WORK/conf/r1.toml" "$R1_PORT" ;;
-	s3x2)
-		start_crated "$WORK/conf/r1.toml" "$R1_PORT"
-		start_crated "$WORK/conf/r2.toml" "$R2_PORT"
-		;;
-	s3x1-redirect) start_crated "$WORK/conf/r1-redirect.toml" "$R1_PORT" ;;
-	s3x1-nosync) start_crated "$WORK/conf/r1-nosync.toml" "$R1_PORT" ;;
-	esac
+stop_servers() {
+	local pid setup
+	for setup in "${!SETUP_PIDS[@]}"; do
+		for pid in ${SETUP_PIDS[$setup]}; do kill -TERM "$pid" 2>/dev/null || true; done
+	done
+	for setup in "${!SETUP_PIDS[@]}"; do
+		for pid in ${SETUP_PIDS[$setup]}; do
+			wait "$pid" 2>/dev/null || true
+			forget_pid "$pid"
+		done
+	done
+	SETUP_PIDS=()
 }
 
 # ---- measuring ----
@@ -333,8 +345,8 @@ ticks_of() {
 	echo "$t"
 }
 cpu_snapshot() {
-	# shellcheck disable=SC2046
-	echo "$(ticks_of "${SERVER_PIDS[@]}") $(ticks_of "$VGW_PID") $(ticks_of $(pgrep -x postgres || true))"
+	# shellcheck disable=SC2046,SC2086
+	echo "$(ticks_of ${SETUP_PIDS[$1]}) $(ticks_of "$VGW_PID") $(ticks_of $(pgrep -x postgres || true))"
 }
 # S3 connections closed in the last minute (TIME_WAIT sockets on the S3
 # port, either side): their growth during a run counts the connections
@@ -364,51 +376,61 @@ record() {
 	log "$setup $metric round $ROUND: $(awk '{for (i = 1; i <= NF; i++) if ($i ~ /^(rps|p99_ms|errors)=/) printf "%s ", $i}' <<<"$(tail -1 "$RESULTS")")"
 }
 
+# label SETUP: the column a server setup's results go to: the redirect
+# and synchronous_commit=off servers are variants of s3x1.
+label() { echo "${1%%-*}"; }
+
 # get SETUP METRIC LIST MODE [EXPECT]: a bench/load get run over the URLs
-# in LIST. MODE warm: random URLs, CONNS connections for DURATION, after an
-# unmeasured warm-up of WARMUP; MODE cold: each URL once, in turn, with 8
-# connections, right away.
+# in $WORK/LIST.SETUP. MODE warm: random URLs, CONNS connections for
+# DURATION, after an unmeasured warm-up of WARMUP; MODE cold: each URL
+# once, in turn, with 8 connections.
 get() {
-	local setup=$1 metric=$2 list=$3 mode=$4 expect=${5:-}
-	local args
+	local setup=$1 metric=$2 list=$WORK/$3.$1 mode=$4 expect=${5:-}
+	local args cb ca twb twa out
 	if [[ $mode == warm ]]; then
 		"$LOAD" get -urls "$list" -random -c "$CONNS" -d "$WARMUP" -format kv >/dev/null 2>>"$WORK/load.log" || true
 		args=(-random -c "$CONNS" -d "$DURATION")
 	else
 		args=(-n "$(wc -l <"$list")" -c 8 -d 2m)
 	fi
-	local cb ca twb twa out
-	cb=$(cpu_snapshot) twb=$(s3_tw)
+	cb=$(cpu_snapshot "$setup") twb=$(s3_tw)
 	out=$("$LOAD" get -urls "$list" "${args[@]}" -format json 2>>"$WORK/load.log") || die "load get failed; see $WORK/load.log"
-	ca=$(cpu_snapshot) twa=$(s3_tw)
+	ca=$(cpu_snapshot "$setup") twa=$(s3_tw)
 	printf '%s %s round=%s %s\n' "$setup" "$metric" "$ROUND" "$out" >>"$WORK/raw.log"
-	record "$setup" "$metric" "$out" "$cb" "$ca" "$twb" "$twa" "$expect"
+	record "$(label "$setup")" "$metric" "$out" "$cb" "$ca" "$twb" "$twa" "$expect"
 }
 
-# publish SETUP METRIC BASE...: PUBLISHES real-sized crates over
-# PUBLISHES/3 new crates x 3 versions, PUBLISH_CONNS connections in all,
-# split evenly over the bases (replicas), after PUBLISH_WARMUP unmeasured
-# publishes.
+# bases SETUP: the URLs of the setup's servers.
+bases() {
+	case $1 in
+	embedded) echo "http://127.0.0.1:$EMB_PORT" ;;
+	s3x1) echo "http://127.0.0.1:$R1_PORT" ;;
+	s3x2) echo "http://127.0.0.1:$R2A_PORT http://127.0.0.1:$R2B_PORT" ;;
+	s3x1-nosync) echo "http://127.0.0.1:$NOSYNC_PORT" ;;
+	esac
+}
+
+# publish SETUP METRIC: PUBLISHES real-sized crates over PUBLISHES/3 new
+# crates x 3 versions, PUBLISH_CONNS connections in all, split evenly over
+# the setup's servers (one load process each), after PUBLISH_WARMUP
+# unmeasured publishes.
 publish() {
-	local setup=$1 metric=$2
-	shift 2
-	local k=$# base i pids=() cb ca twb twa
+	local setup=$1 metric=$2 base i pids=() cb ca twb twa out
+	local servers
+	read -r -a servers <<<"$(bases "$setup")"
+	local k=${#servers[@]}
 	# Warm-up: its own crates, through the same servers.
-	i=0
-	for base in "$@"; do
+	for base in "${servers[@]}"; do
 		"$LOAD" publish -base "$base" -token-file "$TOKEN_FILE" -prefix "w$(randhex 5)" \
 			-n $((PUBLISH_WARMUP / k)) -c $((PUBLISH_CONNS / k)) -versions 3 -d 2m -format kv \
 			>/dev/null 2>>"$WORK/load.log" &
 		pids+=($!)
 	done
-	for i in "${pids[@]}"; do wait "$i"; done
-	# The load processes build their crates in memory first (seconds of
-	# CPU); measure from when the first one starts sending, and let the
-	# CPU snapshot include only what the servers spend.
+	for i in "${pids[@]}"; do wait "$i" || die "load publish (warm-up) failed; see $WORK/load.log"; done
 	pids=()
-	cb=$(cpu_snapshot) twb=$(s3_tw)
+	cb=$(cpu_snapshot "$setup") twb=$(s3_tw)
 	i=0
-	for base in "$@"; do
+	for base in "${servers[@]}"; do
 		"$LOAD" publish -base "$base" -token-file "$TOKEN_FILE" -prefix "b$(randhex 5)" \
 			-n $((PUBLISHES / k)) -c $((PUBLISH_CONNS / k)) -versions 3 -d 5m -format json \
 			>"$WORK/publish-$i.json" 2>>"$WORK/load.log" &
@@ -416,63 +438,53 @@ publish() {
 		i=$((i + 1))
 	done
 	for i in "${pids[@]}"; do wait "$i" || die "load publish failed; see $WORK/load.log"; done
-	ca=$(cpu_snapshot) twa=$(s3_tw)
-	local out
+	ca=$(cpu_snapshot "$setup") twa=$(s3_tw)
 	out=$(cat "$WORK"/publish-*.json)
 	rm -f "$WORK"/publish-*.json
 	printf '%s %s round=%s %s\n' "$setup" "$metric" "$ROUND" "$out" >>"$WORK/raw.log"
-	record "$setup" "$metric" "$out" "$cb" "$ca" "$twb" "$twa"
+	record "$(label "$setup")" "$metric" "$out" "$cb" "$ca" "$twb" "$twa"
 }
 
-bases_of() {
-	case $1 in
-	embedded) echo "http://127.0.0.1:$EMB_PORT" ;;
-	s3x1) echo "http://127.0.0.1:$R1_PORT" ;;
-	s3x2) echo "http://127.0.0.1:$R1_PORT http://127.0.0.1:$R2_PORT" ;;
-	esac
-}
-
-# run_setup SETUP: every measurement on one setup, servers started fresh.
-run_setup() {
-	local s=$1
-	log "round $ROUND: $s"
-	start_setup "$s"
-	# First: each index file once, while the cache is cold.
-	get "$s" index-cold "$WORK/paths.$s" cold
-	get "$s" index-hot "$WORK/paths.$s" warm
-	get "$s" download "$WORK/dl-paths.$s" warm
-	# shellcheck disable=SC2046
-	publish "$s" publish $(bases_of "$s")
+# run_round: every measurement, each alternating over the setups in the
+# order given, on servers started fresh (so that the index caches are cold
+# at first).
+run_round() {
+	local s
+	log "round $ROUND: $*"
+	start_servers
+	# First: each index file once, while the caches are cold.
+	for s in "$@"; do get "$s" index-cold paths cold; done
+	for s in "$@"; do get "$s" index-hot paths warm; done
+	# The s3x1 variants run next to s3x1.
+	for s in "$@"; do
+		get "$s" download dl-paths warm
+		[[ $s == s3x1 ]] && get s3x1-redirect download-307 dl-paths warm 307
+	done
+	for s in "$@"; do
+		publish "$s" publish
+		[[ $s == s3x1 ]] && publish s3x1-nosync publish-nosync
+	done
 	stop_servers
-	if [[ $s == s3x1 ]]; then
-		start_setup s3x1-redirect
-		get "$s" download-307 "$WORK/dl-paths.s3x1" warm 307
-		stop_servers
-		start_setup s3x1-nosync
-		publish "$s" publish-nosync "http://127.0.0.1:$R1_PORT"
-		stop_servers
-	fi
 }
 
 # check_same: every setup serves the same index file and .crate bytes,
 # and a presigned redirect leads to the same file.
 check_same() {
-	local ip dp h1 h2
+	local ip dp want got base code
 	ip=$(sed -n "$(((CRATES + 1) / 2))p" "$PATHS") dp=$(sed -n "$(((CRATES * VERSIONS + 1) / 2))p" "$WORK/dl-paths")
-	start_setup embedded
-	h1=$(curl -sf "http://127.0.0.1:$EMB_PORT$ip" | sha256sum)$(curl -sf "http://127.0.0.1:$EMB_PORT$dp" | sha256sum)
-	stop_servers
-	start_setup s3x1-redirect
-	local code
-	code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$R1_PORT$dp")
+	start_servers
+	base=http://127.0.0.1:$EMB_PORT
+	want=$(curl -sf "$base$ip" | sha256sum)$(curl -sf "$base$dp" | sha256sum)
+	for base in $(bases s3x1) $(bases s3x2) $(bases s3x1-nosync); do
+		got=$(curl -sf "$base$ip" | sha256sum)$(curl -sf "$base$dp" | sha256sum)
+		[[ $got == "$want" ]] || die "$base does not serve the same bytes as the embedded setup"
+	done
+	base=http://127.0.0.1:$REDIRECT_PORT
+	code=$(curl -s -o /dev/null -w '%{http_code}' "$base$dp")
 	[[ $code == 307 ]] || die "s3_redirect_downloads: expected 307, got $code"
-	h2=$(curl -sf "http://127.0.0.1:$R1_PORT$ip" | sha256sum)$(curl -sfL "http://127.0.0.1:$R1_PORT$dp" | sha256sum)
-	stop_servers
-	[[ $h1 == "$h2" ]] || die "the setups do not serve the same bytes"
-	start_setup s3x1
-	h2=$(curl -sf "http://127.0.0.1:$R1_PORT$ip" | sha256sum)$(curl -sf "http://127.0.0.1:$R1_PORT$dp" | sha256sum)
-	[[ $h1 == "$h2" ]] || die "the setups do not serve the same bytes"
-	SAMPLE_SIZES="index file $(curl -s "http://127.0.0.1:$R1_PORT$ip" | wc -c) bytes, .crate $(curl -s "http://127.0.0.1:$R1_PORT$dp" | wc -c) bytes"
+	got=$(curl -sf "$base$ip" | sha256sum)$(curl -sfL "$base$dp" | sha256sum)
+	[[ $got == "$want" ]] || die "the presigned redirect does not lead to the same .crate"
+	SAMPLE_SIZES="index file $(curl -s "$base$ip" | wc -c) bytes, .crate $(curl -sL "$base$dp" | wc -c) bytes"
 	stop_servers
 }
 
@@ -481,14 +493,14 @@ report() {
 	local setups="embedded s3x1"
 	((REPLICAS2)) && setups="$setups s3x2"
 	say ""
-	say "Means over $ROUNDS rounds (req/s and p99 alike); ratio = scale-out / embedded (req/s: above 1 is faster; p99: above 1 is slower)."
+	say "Medians of $ROUNDS rounds (req/s and p99 alike); ratio = scale-out / embedded (req/s: above 1 is faster; p99: above 1 is slower)."
 	awk -v setups="$setups" -v tck="$(getconf CLK_TCK)" -v pubs="$PUBLISHES" -v pconns="$PUBLISH_CONNS" \
 		-v conns="$CONNS" -v crates="$CRATES" -v nv="$((CRATES * VERSIONS))" '
 	{
 		delete kv
 		for (i = 1; i <= NF; i++) { split($i, a, "="); kv[a[1]] = a[2] }
 		k = kv["setup"] SUBSEP kv["metric"]
-		n[k]++; rps[k] += kv["rps"]; p99[k] += kv["p99_ms"]; err[k] += kv["errors"]; req[k] += kv["requests"]
+		n[k]++; rps[k, n[k]] = kv["rps"]; p99[k, n[k]] = kv["p99_ms"]; err[k] += kv["errors"]; req[k] += kv["requests"]
 		cc[k] += kv["cpu_crated"]; cv[k] += kv["cpu_vgw"]; cp[k] += kv["cpu_pg"]; tw[k] += kv["s3_tw"]
 		rounds[k] = rounds[k] sprintf("%8.0f", kv["rps"])
 	}
@@ -496,10 +508,16 @@ report() {
 		nm = split("publish publish-nosync index-hot index-cold download download-307", ml, " ")
 		nsl = split(setups, sl, " ")
 	}
-	function val(s, m, what) {
+	# median of the rounds: the middle one, or the mean of the middle two
+	function median(arr, k, cnt,    i, j, t, v) {
+		for (i = 1; i <= cnt; i++) v[i] = arr[k, i] + 0
+		for (i = 2; i <= cnt; i++) for (j = i; j > 1 && v[j - 1] > v[j]; j--) { t = v[j]; v[j] = v[j - 1]; v[j - 1] = t }
+		return cnt % 2 ? v[(cnt + 1) / 2] : (v[cnt / 2] + v[cnt / 2 + 1]) / 2
+	}
+	function val(s, m, what,    k) {
 		k = s SUBSEP m
 		if (!(k in n)) return ""
-		return what == "rps" ? rps[k] / n[k] : p99[k] / n[k]
+		return what == "rps" ? median(rps, k, n[k]) : median(p99, k, n[k])
 	}
 	function row(label, m, what, base_m,    s, ns, list, b, v, out) {
 		b = val("embedded", base_m, what)
@@ -589,10 +607,12 @@ say "data: $CRATES crates x $VERSIONS versions ($SAMPLE_SIZES), the same bytes i
 order=(embedded s3x1)
 ((REPLICAS2)) && order+=(s3x2)
 for ROUND in $(seq "$ROUNDS"); do
-	if ((ROUND % 2 == 0)); then
-		for ((i = ${#order[@]} - 1; i >= 0; i--)); do run_setup "${order[$i]}"; done
+	if ((ROUND % 2 == 1)); then
+		run_round "${order[@]}"
 	else
-		for s in "${order[@]}"; do run_setup "$s"; done
+		reversed=()
+		for ((i = ${#order[@]} - 1; i >= 0; i--)); do reversed+=("${order[$i]}"); done
+		run_round "${reversed[@]}"
 	fi
 done
 report
