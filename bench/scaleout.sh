@@ -470,19 +470,23 @@ run_round() {
 # check_same: every setup serves the same index file and .crate bytes,
 # and a presigned redirect leads to the same file.
 check_same() {
-	local ip dp want got base code
+	local ip dp want got base code others
 	ip=$(sed -n "$(((CRATES + 1) / 2))p" "$PATHS") dp=$(sed -n "$(((CRATES * VERSIONS + 1) / 2))p" "$WORK/dl-paths")
+	# hashes BASE [-L]: the sha256 of the sample index file and .crate.
+	hashes() { curl -sf "$1$ip" | sha256sum && curl -sf ${2:+"$2"} "$1$dp" | sha256sum; }
 	start_servers
 	base=http://127.0.0.1:$EMB_PORT
-	want=$(curl -sf "$base$ip" | sha256sum)$(curl -sf "$base$dp" | sha256sum)
-	for base in $(bases s3x1) $(bases s3x2) $(bases s3x1-nosync); do
-		got=$(curl -sf "$base$ip" | sha256sum)$(curl -sf "$base$dp" | sha256sum)
+	want=$(hashes "$base") || die "$base does not serve the sample files"
+	others="$(bases s3x1) $(bases s3x1-nosync)"
+	((REPLICAS2)) && others="$others $(bases s3x2)"
+	for base in $others; do
+		got=$(hashes "$base") || die "$base does not serve the sample files"
 		[[ $got == "$want" ]] || die "$base does not serve the same bytes as the embedded setup"
 	done
 	base=http://127.0.0.1:$REDIRECT_PORT
 	code=$(curl -s -o /dev/null -w '%{http_code}' "$base$dp")
 	[[ $code == 307 ]] || die "s3_redirect_downloads: expected 307, got $code"
-	got=$(curl -sf "$base$ip" | sha256sum)$(curl -sfL "$base$dp" | sha256sum)
+	got=$(hashes "$base" -L) || die "$base (redirecting) does not serve the sample files"
 	[[ $got == "$want" ]] || die "the presigned redirect does not lead to the same .crate"
 	SAMPLE_SIZES="index file $(curl -s "$base$ip" | wc -c) bytes, .crate $(curl -sL "$base$dp" | wc -c) bytes"
 	stop_servers
