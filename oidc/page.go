@@ -10,34 +10,8 @@ import (
 	"strings"
 
 	"github.com/crated/crated"
+	"github.com/crated/crated/httpapi"
 )
-
-// status maps the error vocabulary to the status of a login page. The
-// login pages are HTML for people, so they are written here rather than by
-// the API's JSON error writer; the table is the same.
-func status(code string) int {
-	switch code {
-	case crated.EINVALID:
-		return http.StatusBadRequest
-	case crated.EUNAUTHORIZED:
-		return http.StatusUnauthorized
-	case crated.EFORBIDDEN:
-		return http.StatusForbidden
-	case crated.ENOTFOUND:
-		return http.StatusNotFound
-	case crated.ECONFLICT:
-		return http.StatusConflict
-	case crated.ETOOLARGE:
-		return http.StatusRequestEntityTooLarge
-	case crated.ERATELIMIT:
-		return http.StatusTooManyRequests
-	case crated.EUNAVAILABLE:
-		return http.StatusServiceUnavailable
-	case crated.ENOTIMPL:
-		return http.StatusNotImplemented
-	}
-	return http.StatusInternalServerError
-}
 
 // wantsJSON reports whether the client asked for JSON rather than a page:
 // `curl -H 'Accept: application/json'` does, browsers (text/html) do not.
@@ -73,7 +47,7 @@ func noStore(w http.ResponseWriter) {
 // generic text; all others carry a message written for the user.
 func (l *Login) fail(w http.ResponseWriter, r *http.Request, err error) {
 	code := crated.ErrorCode(err)
-	st := status(code)
+	st := httpapi.Status(err) // the one table from the vocabulary to HTTP
 	msg := crated.ErrorMessage(err)
 	if st >= 500 {
 		l.log.ErrorContext(r.Context(), "openid login failed", "status", st, "error", err)

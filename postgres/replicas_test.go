@@ -7,11 +7,11 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/crated/crated"
 	"github.com/crated/crated/postgres"
+	"github.com/crated/crated/storetest"
 )
 
 func createUser(t testing.TB, s crated.Store, login string) *crated.User {
@@ -45,22 +45,6 @@ func newVersion(crateID int64, name, vers string, user int64) *crated.NewVersion
 	}
 }
 
-// race runs n calls at once and returns their errors.
-func race(n int, call func(i int) error) []error {
-	errs := make([]error, n)
-	start := make(chan struct{})
-	var wg sync.WaitGroup
-	for i := range n {
-		wg.Go(func() {
-			<-start
-			errs[i] = call(i)
-		})
-	}
-	close(start)
-	wg.Wait()
-	return errs
-}
-
 // wins counts the successes and fails the test for errors other than
 // ECONFLICT.
 func wins(t *testing.T, errs []error) int {
@@ -92,7 +76,7 @@ func TestReplicasRace(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		errs := race(n, func(i int) error {
+		errs := storetest.Race(n, func(i int) error {
 			_, err := replicas[i%2].PublishVersion(ctx, newVersion(v.CrateID, "busy", fmt.Sprintf("1.%d.0", i), alice.ID))
 			return err
 		})
@@ -115,7 +99,7 @@ func TestReplicasRace(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		errs := race(n, func(i int) error {
+		errs := storetest.Race(n, func(i int) error {
 			vers := "1.0.0"
 			if i%4 >= 2 {
 				vers = fmt.Sprintf("1.0.0+build%d", i) // the same version key
@@ -145,7 +129,7 @@ func TestReplicasRace(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			errs := race(2, func(i int) error {
+			errs := storetest.Race(2, func(i int) error {
 				if i == 0 {
 					return replicas[0].SetYanked(ctx, v2.ID, true, alice.ID)
 				}
@@ -172,7 +156,7 @@ func TestReplicasRace(t *testing.T) {
 				t.Fatal(err)
 			}
 			// Each replica removes a different owner: only one may succeed.
-			errs := race(2, func(i int) error {
+			errs := storetest.Race(2, func(i int) error {
 				return replicas[i].RemoveOwners(ctx, v.CrateID, []int64{[]int64{alice.ID, bob.ID}[i]}, alice.ID)
 			})
 			ok := 0
@@ -193,7 +177,7 @@ func TestReplicasRace(t *testing.T) {
 	})
 
 	t.Run("NewCrate", func(t *testing.T) {
-		errs := race(n, func(i int) error {
+		errs := storetest.Race(n, func(i int) error {
 			name := []string{"new-crate", "new_crate", "New-Crate"}[i%3]
 			_, err := replicas[i%2].PublishVersion(ctx, newVersion(0, name, fmt.Sprintf("1.0.%d", i), alice.ID))
 			return err
@@ -215,7 +199,7 @@ func TestConcurrentMigrate(t *testing.T) {
 	dbURL := freshDatabase(t)
 	const n = 4
 	stores := make([]*postgres.Store, n)
-	errs := race(n, func(i int) (err error) {
+	errs := storetest.Race(n, func(i int) (err error) {
 		stores[i], err = postgres.Open(t.Context(), dbURL)
 		return err
 	})

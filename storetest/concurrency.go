@@ -8,8 +8,9 @@ import (
 	"github.com/crated/crated"
 )
 
-// race runs n publishes at once and returns their errors, index by index.
-func race(n int, publish func(i int) error) []error {
+// Race runs n calls at once, released together, and returns their errors
+// index by index. Backend tests of cross-replica races use it too.
+func Race(n int, publish func(i int) error) []error {
 	errs := make([]error, n)
 	start := make(chan struct{})
 	var wg sync.WaitGroup
@@ -43,7 +44,7 @@ func testConcurrentDistinctVersions(t *testing.T, s crated.Store) {
 	alice := mustUser(t, s, "alice")
 	_, c := publishNew(t, s, "busy", "0.1.0", alice.ID)
 	const n = 20
-	errs := race(n, func(i int) error {
+	errs := Race(n, func(i int) error {
 		_, err := s.PublishVersion(ctx(t), newVersion(c.ID, "busy", fmt.Sprintf("1.%d.0", i), alice.ID))
 		return err
 	})
@@ -73,7 +74,7 @@ func testConcurrentSameVersion(t *testing.T, s crated.Store) {
 	alice := mustUser(t, s, "alice")
 	_, c := publishNew(t, s, "contested", "0.1.0", alice.ID)
 	const n = 20
-	errs := race(n, func(i int) error {
+	errs := Race(n, func(i int) error {
 		// Half of them differ only in build metadata: the same VersKey.
 		vers := "1.0.0"
 		if i%2 == 1 {
@@ -105,7 +106,7 @@ func testConcurrentNewCrate(t *testing.T, s crated.Store) {
 	for i := range users {
 		users[i] = mustUser(t, s, fmt.Sprintf("user%02d", i))
 	}
-	errs := race(n, func(i int) error {
+	errs := Race(n, func(i int) error {
 		// Different spellings of one canonical name.
 		name := "new-crate"
 		if i%2 == 1 {
