@@ -35,7 +35,7 @@
 # bucket for the scale-out setups, so that every setup serves the same
 # bytes (checked).
 #
-#   bench/scaleout.sh       about 12 minutes (2 more the first time, to seed)
+#   bench/scaleout.sh       about 8 minutes (1 more the first time, to seed)
 #
 # Knobs (environment): SCALEOUT_ROUNDS (3), SCALEOUT_DURATION (10s: each
 # timed read run), SCALEOUT_WARMUP (2s, unmeasured, before each read run),
@@ -213,7 +213,6 @@ start_s3() {
 	eval "$(VGW_KEEP_ALIVE=$S3_KEEPALIVE bash .ci/tools/versitygw.sh start)"
 	VGW_DIR=$CRATED_VERSITYGW_DIR
 	S3_ENDPOINT=$CRATED_TEST_S3_ENDPOINT
-	S3_PORT=${S3_ENDPOINT##*:}
 	VGW_PID=$(cat "$VGW_DIR/versitygw.pid")
 	(umask 077 && printf '%s' "$CRATED_TEST_S3_ACCESS_KEY" >"$WORK/secrets/s3-access" &&
 		printf '%s' "$CRATED_TEST_S3_SECRET_KEY" >"$WORK/secrets/s3-secret" &&
@@ -348,19 +347,13 @@ cpu_snapshot() {
 	# shellcheck disable=SC2046,SC2086
 	echo "$(ticks_of ${SETUP_PIDS[$1]}) $(ticks_of "$VGW_PID") $(ticks_of $(pgrep -x postgres || true))"
 }
-# S3 connections closed in the last minute (TIME_WAIT sockets on the S3
-# port, either side): their growth during a run counts the connections
-# crated opened to S3 and did not keep.
-s3_tw() { ss -Htn state time-wait "( sport = :$S3_PORT or dport = :$S3_PORT )" 2>/dev/null | wc -l; }
-
-# record SETUP METRIC JSON... CPU_BEFORE CPU_AFTER TW_BEFORE TW_AFTER
-# [EXPECT]: appends one line of key=value pairs to $RESULTS. Results of
+# record SETUP METRIC JSON... CPU_BEFORE CPU_AFTER [EXPECT]: appends one line of key=value pairs to $RESULTS. Results of
 # several load processes (two replicas publishing) are combined: requests
 # and errors add up, the wall time is the longest, p99 the worst.
 # EXPECT=307 counts answers with that status as successes (bench/load
 # counts every answer but 200 as an error).
 record() {
-	local setup=$1 metric=$2 jsons=$3 cb=$4 ca=$5 twb=$6 twa=$7 expect=${8:-}
+	local setup=$1 metric=$2 jsons=$3 cb=$4 ca=$5 expect=${6:-}
 	local line c0 v0 p0 c1 v1 p1
 	line=$(jq -rs --arg expect "$expect" '
 		(map(.requests) | add) as $req |
@@ -372,7 +365,7 @@ record() {
 		(if $bad > 0 then " first_error=\($fe[0] | gsub(" "; "_") | .[0:120])" else "" end)' <<<"$jsons")
 	read -r c0 v0 p0 <<<"$cb"
 	read -r c1 v1 p1 <<<"$ca"
-	echo "setup=$setup metric=$metric round=$ROUND $line cpu_crated=$((c1 - c0)) cpu_vgw=$((v1 - v0)) cpu_pg=$((p1 - p0)) s3_tw=$((twa - twb))" >>"$RESULTS"
+	echo "setup=$setup metric=$metric round=$ROUND $line cpu_crated=$((c1 - c0)) cpu_vgw=$((v1 - v0)) cpu_pg=$((p1 - p0))" >>"$RESULTS"
 	log "$setup $metric round $ROUND: $(awk '{for (i = 1; i <= NF; i++) if ($i ~ /^(rps|p99_ms|errors)=/) printf "%s ", $i}' <<<"$(tail -1 "$RESULTS")")"
 }
 
@@ -386,18 +379,18 @@ label() { echo "${1%%-*}"; }
 # once, in turn, with 8 connections.
 get() {
 	local setup=$1 metric=$2 list=$WORK/$3.$1 mode=$4 expect=${5:-}
-	local args cb ca twb twa out
+	local args cb ca out
 	if [[ $mode == warm ]]; then
 		"$LOAD" get -urls "$list" -random -c "$CONNS" -d "$WARMUP" -format kv >/dev/null 2>>"$WORK/load.log" || true
 		args=(-random -c "$CONNS" -d "$DURATION")
 	else
 		args=(-n "$(wc -l <"$list")" -c 8 -d 2m)
 	fi
-	cb=$(cpu_snapshot "$setup") twb=$(s3_tw)
+	cb=$(cpu_snapshot "$setup")
 	out=$("$LOAD" get -urls "$list" "${args[@]}" -format json 2>>"$WORK/load.log") || die "load get failed; see $WORK/load.log"
-	ca=$(cpu_snapshot "$setup") twa=$(s3_tw)
+	ca=$(cpu_snapshot "$setup")
 	printf '%s %s round=%s %s\n' "$setup" "$metric" "$ROUND" "$out" >>"$WORK/raw.log"
-	record "$(label "$setup")" "$metric" "$out" "$cb" "$ca" "$twb" "$twa" "$expect"
+	record "$(label "$setup")" "$metric" "$out" "$cb" "$ca" "$expect"
 }
 
 # bases SETUP: the URLs of the setup's servers.
@@ -415,7 +408,7 @@ bases() {
 # the setup's servers (one load process each), after PUBLISH_WARMUP
 # unmeasured publishes.
 publish() {
-	local setup=$1 metric=$2 base i pids=() cb ca twb twa out
+	local setup=$1 metric=$2 base i pids=() cb ca out
 	local servers
 	read -r -a servers <<<"$(bases "$setup")"
 	local k=${#servers[@]}
@@ -428,7 +421,7 @@ publish() {
 	done
 	for i in "${pids[@]}"; do wait "$i" || die "load publish (warm-up) failed; see $WORK/load.log"; done
 	pids=()
-	cb=$(cpu_snapshot "$setup") twb=$(s3_tw)
+	cb=$(cpu_snapshot "$setup")
 	i=0
 	for base in "${servers[@]}"; do
 		"$LOAD" publish -base "$base" -token-file "$TOKEN_FILE" -prefix "b$(randhex 5)" \
@@ -438,11 +431,11 @@ publish() {
 		i=$((i + 1))
 	done
 	for i in "${pids[@]}"; do wait "$i" || die "load publish failed; see $WORK/load.log"; done
-	ca=$(cpu_snapshot "$setup") twa=$(s3_tw)
+	ca=$(cpu_snapshot "$setup")
 	out=$(cat "$WORK"/publish-*.json)
 	rm -f "$WORK"/publish-*.json
 	printf '%s %s round=%s %s\n' "$setup" "$metric" "$ROUND" "$out" >>"$WORK/raw.log"
-	record "$(label "$setup")" "$metric" "$out" "$cb" "$ca" "$twb" "$twa"
+	record "$(label "$setup")" "$metric" "$out" "$cb" "$ca"
 }
 
 # run_round: every measurement, each alternating over the setups in the
@@ -505,7 +498,7 @@ report() {
 		for (i = 1; i <= NF; i++) { split($i, a, "="); kv[a[1]] = a[2] }
 		k = kv["setup"] SUBSEP kv["metric"]
 		n[k]++; rps[k, n[k]] = kv["rps"]; p99[k, n[k]] = kv["p99_ms"]; err[k] += kv["errors"]; req[k] += kv["requests"]
-		cc[k] += kv["cpu_crated"]; cv[k] += kv["cpu_vgw"]; cp[k] += kv["cpu_pg"]; tw[k] += kv["s3_tw"]
+		cc[k] += kv["cpu_crated"]; cv[k] += kv["cpu_vgw"]; cp[k] += kv["cpu_pg"]
 		rounds[k] = rounds[k] sprintf("%8.0f", kv["rps"])
 	}
 	BEGIN {
@@ -579,8 +572,6 @@ report() {
 			k = sl[si] SUBSEP ml[mi]
 			if (k in rounds) printf "  %-16s %-9s %s\n", ml[mi], sl[si], rounds[k]
 		}
-		k = "s3x1" SUBSEP "download"
-		if ((k in n) && req[k] > 0) printf "\nS3 connections closed per streamed download (TIME_WAIT sockets / downloads, 1 replica): %.2f\n", tw[k] / req[k]
 		for (k in err) if (err[k] > 0) { split(k, p, SUBSEP); printf "ERRORS: %s %s: %d failed requests (see raw.log)\n", p[1], p[2], err[k] }
 	}' "$RESULTS" | tee -a "$SUMMARY"
 }
