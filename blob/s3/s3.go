@@ -142,8 +142,18 @@ func New(ctx context.Context, cfg Config) (_ *Store, err error) {
 			&credentials.IAM{},
 		})
 	}
+	// minio-go keeps 16 idle connections per host; concurrent downloads
+	// streamed through crated need more, or every burst opens and closes
+	// connections.
+	transport, err := minio.DefaultTransport(secure)
+	if err != nil {
+		return nil, crated.Errorf(crated.EINVALID, "s3 transport: %v", err)
+	}
+	transport.MaxIdleConns = 512
+	transport.MaxIdleConnsPerHost = 256
 	opts := func(retries int) *minio.Options {
 		return &minio.Options{
+			Transport:    transport,
 			Creds:        creds,
 			Secure:       secure,
 			Region:       cfg.Region,
