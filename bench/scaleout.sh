@@ -611,5 +611,9 @@ for ROUND in $(seq "$ROUNDS"); do
 	fi
 done
 report
+# A failed request shows in the tables; a server-side error that still
+# produced a countable answer (a 500 among the 307s) shows here.
+server_errors=$(grep -c 'level=ERROR' "$WORK/crated.log" || true)
+((server_errors == 0)) || say "ERRORS: crated logged $server_errors errors, see $WORK/crated.log"
 say ""
 say "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg); logs and raw results in $WORK"
