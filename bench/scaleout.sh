@@ -579,6 +579,11 @@ report() {
 ensure_tools
 build
 say "crated scale-out benchmark, $(date -u +%Y-%m-%dT%H:%MZ), commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
+# The binaries are built from the working tree: name any Go file that
+# differs from the commit, so that a result is never credited to the wrong
+# code.
+dirty=$(git status --porcelain --untracked-files=no 2>/dev/null | awk '$NF ~ /\.go$/ {print $NF}' | tr '\n' ' ')
+[[ -z $dirty ]] || say "built with uncommitted changes to: $dirty"
 say "machine: $(nproc) cores ($(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)), $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 seed_data
 start_postgres
