@@ -148,6 +148,10 @@ func runUser(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	if len(args) == 0 {
 		return errors.New("usage: crated user add NAME | list | passwd NAME")
 	}
+	if args[0] != "add" && args[0] != "list" && args[0] != "passwd" {
+		// Refuse before opening anything: a typo must not create a data dir.
+		return fmt.Errorf("unknown user subcommand %q (usage: crated user add NAME | list | passwd NAME)", args[0])
+	}
 	m, rest, err := load("user "+args[0], args[1:], stderr)
 	if err != nil {
 		return err
