@@ -53,7 +53,7 @@ func TestDexLogin(t *testing.T) {
 		AdditionalScopes: []string{"profile", "email", "groups"},
 		AuthorizedGroups: []string{"crate-owners"},
 		AuthorizedUsers:  []string{"bob"},
-	}, &dexStates{m: map[string]crated.LoginState{}}, accounts, nil)
+	}, oidc.NewMemStates(), accounts, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -139,30 +139,6 @@ func resultOf(t *testing.T, status int, body string) map[string]any {
 		t.Fatal(err)
 	}
 	return res
-}
-
-// dexStates is an in-memory oidc.StateStore.
-type dexStates struct {
-	mu sync.Mutex
-	m  map[string]crated.LoginState
-}
-
-func (s *dexStates) PutLoginState(ctx context.Context, st *crated.LoginState) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.m[st.Key] = *st
-	return nil
-}
-
-func (s *dexStates) TakeLoginState(ctx context.Context, key string, now time.Time) (*crated.LoginState, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	st, ok := s.m[key]
-	delete(s.m, key)
-	if !ok || !now.Before(st.ExpiresAt) {
-		return nil, crated.Errorf(crated.ENOTFOUND, "login state not found")
-	}
-	return &st, nil
 }
 
 // dexAccounts is a crated.Accounts with one token per subject.
