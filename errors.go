@@ -3,6 +3,7 @@ package crated
 import (
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Error codes: the one error vocabulary of crated. Every layer reports
@@ -27,6 +28,10 @@ const (
 type Error struct {
 	Code    string
 	Message string
+	// RetryAfter, when positive, tells the client when to try again
+	// (ERATELIMIT, EUNAVAILABLE): httpapi sends it as Retry-After, which
+	// cargo honours for 429 and 503 answers.
+	RetryAfter time.Duration
 }
 
 // Error returns the message alone: the code is for programs, and command-line
@@ -36,6 +41,24 @@ func (e *Error) Error() string { return e.Message }
 // Errorf returns an *Error with the given code and a formatted message.
 func Errorf(code string, format string, args ...any) *Error {
 	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// Retry returns an *Error with the given code, message and Retry-After
+// delay.
+func Retry(code string, after time.Duration, format string, args ...any) *Error {
+	e := Errorf(code, format, args...)
+	e.RetryAfter = after
+	return e
+}
+
+// RetryAfter returns the delay carried by the first *Error in err's chain, 0
+// when there is none.
+func RetryAfter(err error) time.Duration {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.RetryAfter
+	}
+	return 0
 }
 
 // ErrorCode returns the code of the first *Error in err's chain, EINTERNAL for

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"strconv"
+	"time"
 
 	"github.com/crated/crated"
 )
@@ -61,6 +63,11 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		log.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "status", status, "err", err)
 	} else {
 		log.DebugContext(r.Context(), "request refused", "method", r.Method, "path", r.URL.Path, "status", status, "err", err)
+	}
+	if d := crated.RetryAfter(err); d > 0 {
+		// Whole seconds, rounded up: "Retry-After: 0" would invite an
+		// immediate retry.
+		w.Header().Set("Retry-After", strconv.FormatInt(int64((d+time.Second-1)/time.Second), 10))
 	}
 	if status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Cargo login_url="`+s.cfg.BaseURL+`/me"`)
