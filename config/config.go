@@ -302,11 +302,8 @@ func (c *Config) mirror() *MirrorConfig {
 //
 // Errors carry the code crated.EINVALID and a message naming the key.
 func Load(path string, environ []string, flags *Flags) (*Config, error) {
-	if path == "" && flags != nil {
-		path = flags.Config
-	}
 	if path == "" {
-		path = lookupEnv(environ, envConfigPath)
+		path, _ = explicitFile(flags, environ)
 	}
 
 	c := newConfig(path != "")

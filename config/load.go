@@ -293,3 +293,48 @@ func fsReason(err error) string {
 	}
 	return err.Error()
 }
+
+// DefaultFile is the configuration file every command reads from the
+// current directory when neither --config nor CRATED_CONFIG names one, so
+// that `crated serve` and `crated user add` run in the same directory find
+// the same registry without repeating -c.
+const DefaultFile = "crated.toml"
+
+// explicitFile returns the file named by --config/-c, else by CRATED_CONFIG,
+// and how it was named; "" when neither is set.
+func explicitFile(flags *Flags, environ []string) (path, how string) {
+	if p := flags.ConfigFile(); p != "" {
+		return p, "from flag --config"
+	}
+	if p := lookupEnv(environ, envConfigPath); p != "" {
+		return p, "from " + envConfigPath
+	}
+	return "", ""
+}
+
+// Locate returns the configuration file the commands use and how it was
+// found: --config/-c, else CRATED_CONFIG, else ./crated.toml when that file
+// exists; "" (the embedded defaults) otherwise. The one rule for serve and
+// every admin command, so that they open the same registry.
+func Locate(flags *Flags, environ []string) (path, how string, err error) {
+	if path, how = explicitFile(flags, environ); path != "" {
+		return path, how, nil
+	}
+	fi, err := os.Stat(DefaultFile)
+	switch {
+	case err == nil && fi.Mode().IsRegular():
+		return DefaultFile, "found in the current directory", nil
+	case err == nil:
+		return "", "", crated.Errorf(crated.EINVALID, "config: ./%s is not a regular file", DefaultFile)
+	case errors.Is(err, fs.ErrNotExist):
+		return "", "", nil
+	}
+	return "", "", crated.Errorf(crated.EINVALID, "config: cannot read ./%s: %s", DefaultFile, fsReason(err))
+}
+
+// Origin says where the value of key ("section.key") came from: "in FILE",
+// "from CRATED_X", "from flag --x", or "" for a default. For messages that
+// point the operator at the setting to change.
+func (c *Config) Origin(key string) string {
+	return c.sources[key]
+}

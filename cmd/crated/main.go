@@ -3,42 +3,48 @@
 //	crated serve [-c FILE] [flags]   run the registry
 //	crated user add NAME             add a password user and print its token
 //	crated user list                 list users
-//	crated user passwd NAME          set a user's password (read from stdin)
+//	crated user passwd NAME          set a user's password (prompted, or read from stdin)
 //	crated token rotate LOGIN        issue a new token for a user, revoking the old one
 //	crated migrate                   apply database migrations and exit
 //	crated index rebuild             rewrite the git index from the store
 //	crated migrate-store ...         copy a registry between stores
+//	crated backup DIR                copy the embedded registry while it serves
+//	crated gc [--delete]             find (and remove) unreferenced crate files
 //	crated version
+//
+// Every command finds its configuration the same way (see configHelp), so
+// that the admin commands open the registry the server uses.
 package main
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"os/signal"
 	"strings"
 	"syscall"
 	"text/tabwriter"
-
-	"github.com/crated/crated/app"
-	"github.com/crated/crated/config"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
 var version = "dev"
 
 func main() {
+	// Suggested commands use the name the operator typed (./crated), except
+	// under `go run`, whose binary is in a temporary directory.
+	if !strings.Contains(os.Args[0], "go-build") {
+		progName = os.Args[0]
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr); err != nil {
-		if !errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintln(os.Stderr, "crated:", err)
+		if errors.Is(err, flag.ErrHelp) {
+			return // help was asked for and printed
 		}
+		fmt.Fprintln(os.Stderr, "crated:", err)
 		os.Exit(1)
 	}
 }
@@ -47,34 +53,35 @@ const usage = `crated: a private Cargo registry
 
 Usage:
   crated serve [-c FILE] [flags]   run the registry (default: SQLite + files under ./crated-data on 127.0.0.1:8000)
-  crated user add NAME             add a password user and print its first token
+  crated user add NAME             add a user, optionally with a password, and print its first token
   crated user list                 list users
-  crated user passwd NAME          set a user's password, read from standard input
+  crated user passwd NAME          set a user's password (prompted without echo, or read from standard input)
   crated token rotate LOGIN        issue a new token for a user; the old one stops working
   crated migrate                   apply database migrations and exit
   crated index rebuild             rewrite the git index ([index_config]) from the store and push it
   crated migrate-store --from STORE --to STORE [blob flags]
                                    copy a registry to another store (e.g. SQLite to PostgreSQL),
                                    resumable, verified at the end; see docs/deploy.md
+  crated backup DIR                copy the embedded registry (SQLite + crate files) into DIR while it serves
+  crated gc [--delete]             list (or delete) crate files no version refers to, and stale temporary files
   crated version                   print the version
 
-Every subcommand takes -c FILE and the same configuration flags as serve;
-run "crated serve -h" to list them.
+` + configHelp + `
+
+Flags go anywhere on the command line. Every command but serve and migrate works on an
+existing registry and never creates one. "crated COMMAND -h" shows a command's help;
+"crated serve -h" lists every configuration flag.
 `
 
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
-		return errors.New("no subcommand given")
+		return errors.New("no command given")
 	}
 	cmd, rest := args[0], args[1:]
 	switch cmd {
 	case "serve":
-		m, _, err := load("serve", rest, stderr)
-		if err != nil {
-			return err
-		}
-		return m.Run(ctx)
+		return runServe(ctx, rest, stdout, stderr)
 	case "user":
 		return runUser(ctx, rest, stdin, stdout, stderr)
 	case "token":
@@ -82,77 +89,89 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	case "migrate-store":
 		return runMigrateStore(ctx, rest, stdout, stderr)
 	case "migrate":
-		m, _, err := load("migrate", rest, stderr)
-		if err != nil {
-			return err
-		}
-		if err := m.OpenStores(ctx); err != nil {
-			return err
-		}
-		defer m.Close()
-		fmt.Fprintln(stdout, "migrations applied")
-		return nil
+		return runMigrate(ctx, rest, stdout, stderr)
 	case "index":
-		if len(rest) == 0 || rest[0] != "rebuild" {
-			return errors.New("usage: crated index rebuild")
-		}
-		m, _, err := load("index rebuild", rest[1:], stderr)
-		if err != nil {
-			return err
-		}
-		if err := m.OpenStores(ctx); err != nil {
-			return err
-		}
-		defer m.Close()
-		if err := m.RebuildGitIndex(ctx); err != nil {
-			return err
-		}
-		fmt.Fprintln(stderr, "git index rebuilt")
-		return nil
+		return runIndex(ctx, rest, stdout, stderr)
+	case "backup":
+		return runBackup(ctx, rest, stdout, stderr)
+	case "gc":
+		return runGC(ctx, rest, stdout, stderr)
 	case "version", "--version", "-version":
+		if len(rest) > 0 && !isHelp(rest[0]) {
+			return fmt.Errorf("unexpected argument %q\nusage: %s version", rest[0], progName)
+		}
 		fmt.Fprintln(stdout, "crated", version)
 		return nil
-	case "help", "-h", "--help":
+	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
 	}
-	fmt.Fprint(stderr, usage)
-	return fmt.Errorf("unknown subcommand %q", cmd)
+	return fmt.Errorf("unknown command %q (run \"%s -h\" for the list of commands)", cmd, progName)
 }
 
-// load parses the configuration flags of a subcommand and returns a Main
-// configured from file, environment and flags, and the remaining arguments.
-func load(name string, args []string, stderr io.Writer) (*app.Main, []string, error) {
-	fs := flag.NewFlagSet("crated "+name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	flags := config.RegisterFlags(fs)
-	logLevel := fs.String("log-level", "info", "log level: debug, info, warn or error")
-	if err := fs.Parse(args); err != nil {
-		return nil, nil, err
+func isHelp(arg string) bool {
+	return arg == "-h" || arg == "-help" || arg == "--help" || arg == "help"
+}
+
+// group dispatches a command with subcommands (user, token, index): the
+// subcommand must be known before anything is parsed or opened, and
+// "crated user -h" lists the subcommands on stdout.
+func group(name string, specs []*cmdSpec, args []string, stdout io.Writer) (*cmdSpec, []string, error) {
+	var list strings.Builder
+	for _, s := range specs {
+		fmt.Fprintf(&list, "  %s %s %s\n", progName, s.name, s.synopsis)
 	}
-	cfg, err := config.Load(flags.ConfigFile(), os.Environ(), flags)
+	if len(args) > 0 && isHelp(args[0]) {
+		fmt.Fprintf(stdout, "Usage:\n%s\nRun \"%s %s SUBCOMMAND -h\" for a subcommand's help.\n", list.String(), progName, name)
+		return nil, nil, flag.ErrHelp
+	}
+	if len(args) > 0 {
+		for _, s := range specs {
+			if s.name == name+" "+args[0] {
+				return s, args[1:], nil
+			}
+		}
+		return nil, nil, fmt.Errorf("unknown %s subcommand %q; usage:\n%s", name, args[0], strings.TrimRight(list.String(), "\n"))
+	}
+	return nil, nil, fmt.Errorf("%s needs a subcommand; usage:\n%s", name, strings.TrimRight(list.String(), "\n"))
+}
+
+var serveSpec = &cmdSpec{
+	name:     "serve",
+	synopsis: "[-c FILE] [flags]",
+	about: `Runs the registry until interrupted (SIGINT or SIGTERM). With no configuration file it is a
+self-contained development server: SQLite and crate files under ./crated-data, listening on
+127.0.0.1:8000. With a file, keys it leaves out take Ktra's defaults (address 0.0.0.0,
+db_dir_path "db", dl_dir_path "crates"). serve creates the registry when it does not exist.`,
+	allFlags: true,
+}
+
+func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	cl, err := serveSpec.parse(args, stdout, stderr)
 	if err != nil {
-		return nil, nil, err
+		return err
 	}
-	var level slog.Level
-	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
-		return nil, nil, fmt.Errorf("-log-level: %w", err)
+	m, err := cl.main(stderr)
+	if err != nil {
+		return err
 	}
-	m := app.NewMain()
-	m.Config = cfg
-	m.Logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
-	return m, fs.Args(), nil
+	return serve(ctx, m)
 }
 
-func runUser(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
-	if len(args) == 0 {
-		return errors.New("usage: crated user add NAME | list | passwd NAME")
+var migrateSpec = &cmdSpec{
+	name:     "migrate",
+	synopsis: "[-c FILE]",
+	about: `Brings the database schema up to date and exits (serve does it too, at start). With
+PostgreSQL, run it with a new version before rolling out the replicas. It creates the SQLite
+database when there is none.`,
+}
+
+func runMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	cl, err := migrateSpec.parse(args, stdout, stderr)
+	if err != nil {
+		return err
 	}
-	if args[0] != "add" && args[0] != "list" && args[0] != "passwd" {
-		// Refuse before opening anything: a typo must not create a data dir.
-		return fmt.Errorf("unknown user subcommand %q (usage: crated user add NAME | list | passwd NAME)", args[0])
-	}
-	m, rest, err := load("user "+args[0], args[1:], stderr)
+	m, err := cl.main(stderr)
 	if err != nil {
 		return err
 	}
@@ -160,20 +179,119 @@ func runUser(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		return err
 	}
 	defer m.Close()
-	svc := m.NewService()
-	switch args[0] {
-	case "add":
-		if len(rest) != 1 {
-			return errors.New("usage: crated user add NAME")
+	fmt.Fprintln(stdout, "migrations applied")
+	return nil
+}
+
+var indexSpecs = []*cmdSpec{{
+	name:     "index rebuild",
+	synopsis: "[-c FILE]",
+	about:    `Rewrites the git index ([index_config]) from the metadata store and pushes it to remote_url.`,
+}}
+
+func runIndex(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	spec, rest, err := group("index", indexSpecs, args, stdout)
+	if err != nil {
+		return err
+	}
+	cl, err := spec.parse(rest, stdout, stderr)
+	if err != nil {
+		return err
+	}
+	m, err := cl.main(stderr)
+	if err != nil {
+		return err
+	}
+	if m.Config.Index == nil {
+		// Before opening anything: there is nothing to rebuild.
+		return errors.New("index_config is not set: there is no git index to rebuild (the sparse index needs no rebuild)")
+	}
+	if err := m.OpenExistingStores(ctx); err != nil {
+		return err
+	}
+	defer m.Close()
+	if err := m.RebuildGitIndex(ctx); err != nil {
+		return err
+	}
+	fmt.Fprintln(stderr, "git index rebuilt")
+	return nil
+}
+
+var userSpecs = []*cmdSpec{{
+	name:     "user add",
+	synopsis: "NAME [--password-stdin] [-c FILE]",
+	about: `Creates a user and prints its first API token on standard output (shown once), for
+"cargo login". On a terminal it asks for a password without echoing it (press Enter for none:
+the user then only has the token); otherwise a password is read from the first line of
+standard input when there is one. A password lets the user log in at /me to see or replace
+the token. With --password-stdin the first line of standard input is the password and must
+not be empty.`,
+	nargs: 1,
+	flags: func(fs *flag.FlagSet) {
+		fs.Bool("password-stdin", false, "read the password from the first line of standard input (required)")
+	},
+}, {
+	name:     "user list",
+	synopsis: "[-c FILE]",
+	about:    `Lists the users: id, login, kind (password or openid) and creation date.`,
+}, {
+	name:     "user passwd",
+	synopsis: "NAME [--password-stdin] [-c FILE]",
+	about: `Sets a user's password. On a terminal it is asked for twice, without echo; otherwise (or
+with --password-stdin) it is the first line of standard input.`,
+	nargs: 1,
+	flags: func(fs *flag.FlagSet) {
+		fs.Bool("password-stdin", false, "read the password from the first line of standard input")
+	},
+}}
+
+func runUser(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	spec, rest, err := group("user", userSpecs, args, stdout)
+	if err != nil {
+		return err
+	}
+	cl, err := spec.parse(rest, stdout, stderr)
+	if err != nil {
+		return err
+	}
+	m, err := cl.main(stderr)
+	if err != nil {
+		return err
+	}
+	fromStdin := cl.boolFlag("password-stdin")
+	// The password is read before the store is opened: a refused password
+	// must not leave a user behind, and nothing waits on the database
+	// while the operator types.
+	var password string
+	switch spec.name {
+	case "user add":
+		if password, err = readPassword(stdin, stderr, cl.args[0], fromStdin, false); err != nil {
+			return err
 		}
-		u, token, err := svc.CreateUser(ctx, rest[0], "")
+	case "user passwd":
+		if password, err = readPassword(stdin, stderr, cl.args[0], fromStdin, true); err != nil {
+			return err
+		}
+	}
+	if err := m.OpenExistingStores(ctx); err != nil {
+		return err
+	}
+	defer m.Close()
+	svc := m.NewService()
+	switch spec.name {
+	case "user add":
+		u, token, err := svc.CreateUser(ctx, cl.args[0], password)
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(stderr, "created user %s; its token (shown once):\n", u.Login)
+		with := "without a password (token only)"
+		if password != "" {
+			with = "with a password"
+		}
+		fmt.Fprintf(stderr, "created user %s %s in %s; its token (shown once):\n", u.Login, with, m.StoreName())
 		fmt.Fprintln(stdout, token)
 		return nil
-	case "list":
+	case "user list":
 		users, err := m.Store.ListUsers(ctx)
 		if err != nil {
 			return err
@@ -188,43 +306,46 @@ func runUser(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\n", u.ID, u.Login, kind, u.CreatedAt.Format("2006-01-02"))
 		}
 		return tw.Flush()
-	case "passwd":
-		if len(rest) != 1 {
-			return errors.New("usage: crated user passwd NAME (the password is read from standard input)")
-		}
-		line, err := bufio.NewReader(stdin).ReadString('\n')
-		if err != nil && !errors.Is(err, io.EOF) {
+	case "user passwd":
+		if err := svc.SetPassword(ctx, cl.args[0], password); err != nil {
 			return err
 		}
-		if err := svc.SetPassword(ctx, rest[0], strings.TrimRight(line, "\r\n")); err != nil {
-			return err
-		}
-		fmt.Fprintln(stderr, "password set")
+		fmt.Fprintf(stderr, "password set for %s in %s\n", cl.args[0], m.StoreName())
 		return nil
 	}
-	return fmt.Errorf("unknown user subcommand %q", args[0])
+	return fmt.Errorf("unknown user subcommand %q", spec.name)
 }
 
+var tokenSpecs = []*cmdSpec{{
+	name:     "token rotate",
+	synopsis: "LOGIN [-c FILE]",
+	about: `Issues a new API token for a user and prints it on standard output (shown once). The old
+token stops working at once.`,
+	nargs: 1,
+}}
+
 func runToken(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 || args[0] != "rotate" {
-		return errors.New("usage: crated token rotate LOGIN")
-	}
-	m, rest, err := load("token rotate", args[1:], stderr)
+	spec, rest, err := group("token", tokenSpecs, args, stdout)
 	if err != nil {
 		return err
 	}
-	if len(rest) != 1 {
-		return errors.New("usage: crated token rotate LOGIN")
+	cl, err := spec.parse(rest, stdout, stderr)
+	if err != nil {
+		return err
 	}
-	if err := m.OpenStores(ctx); err != nil {
+	m, err := cl.main(stderr)
+	if err != nil {
+		return err
+	}
+	if err := m.OpenExistingStores(ctx); err != nil {
 		return err
 	}
 	defer m.Close()
-	token, err := m.NewService().RotateToken(ctx, rest[0])
+	token, err := m.NewService().RotateToken(ctx, cl.args[0])
 	if err != nil {
 		return err
 	}
-	fmt.Fprintln(stderr, "new token (shown once; the old one no longer works):")
+	fmt.Fprintf(stderr, "new token for %s in %s (shown once; the old one no longer works):\n", cl.args[0], m.StoreName())
 	fmt.Fprintln(stdout, token)
 	return nil
 }

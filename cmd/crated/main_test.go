@@ -64,6 +64,7 @@ func tokenHash(token string) string {
 func TestAdminCommands(t *testing.T) {
 	dir := t.TempDir()
 	conf := configFile(t, dir, "")
+	mustRunCmd(t, "", "migrate", "-c", conf) // the admin commands need an existing registry
 	alice := strings.TrimSpace(mustRunCmd(t, "", "user", "add", "-c", conf, "alice"))
 	bob := strings.TrimSpace(mustRunCmd(t, "", "user", "add", "-c", conf, "bob"))
 	if alice == "" || bob == "" || alice == bob {
@@ -91,8 +92,8 @@ func TestAdminCommands(t *testing.T) {
 		{[]string{"user"}, "usage"},
 		{[]string{"token", "rotate", "-c", conf, "nobody"}, "nobody"},
 		{[]string{"token", "revoke"}, "usage"},
-		{[]string{"nonsense"}, "unknown subcommand"},
-		{nil, "no subcommand"},
+		{[]string{"nonsense"}, "unknown command"},
+		{nil, "no command"},
 	}
 	for _, tc := range errCases {
 		_, errOut, err := runCmd(t, "", tc.args...)

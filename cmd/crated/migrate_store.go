@@ -37,11 +37,14 @@ Flags:
 // runMigrateStore is `crated migrate-store`.
 func runMigrateStore(ctx context.Context, args []string, stdout, stderr io.Writer) (err error) {
 	fl := flag.NewFlagSet("crated migrate-store", flag.ContinueOnError)
-	fl.SetOutput(stderr)
-	fl.Usage = func() {
-		fmt.Fprint(stderr, migrateStoreUsage)
+	// -h prints the help on stdout (exit 0); a mistake is reported on stderr.
+	help := func(w io.Writer) {
+		fmt.Fprint(w, migrateStoreUsage)
+		fl.SetOutput(w)
 		fl.PrintDefaults()
 	}
+	fl.SetOutput(io.Discard)
+	fl.Usage = func() {}
 	from := fl.String("from", "", "source metadata store: sqlite:PATH or postgres:URL")
 	to := fl.String("to", "", "target metadata store: sqlite:PATH or postgres:URL")
 	fromBlobs := fl.String("from-blobs", "", "directory of the source's crate files (its dl_dir_path)")
@@ -60,14 +63,17 @@ func runMigrateStore(ctx context.Context, args []string, stdout, stderr io.Write
 	quiet := fl.Bool("quiet", false, "show no progress bars")
 	workers := fl.Int("workers", 4, "crate files copied or hashed at once")
 	if err := fl.Parse(args); err != nil {
-		return err
+		if errors.Is(err, flag.ErrHelp) {
+			help(stdout)
+			return err
+		}
+		return fmt.Errorf("migrate-store: %w (run \"%s migrate-store -h\" for help)", err, progName)
 	}
 	if fl.NArg() > 0 {
 		return fmt.Errorf("migrate-store: unexpected argument %q", fl.Arg(0))
 	}
 	if *from == "" || *to == "" {
-		fl.Usage()
-		return errors.New("migrate-store: --from and --to are required")
+		return fmt.Errorf("migrate-store: --from and --to are required (run \"%s migrate-store -h\" for help)", progName)
 	}
 	if migrate.SameStore(*from, *to) {
 		return errors.New("migrate-store: --from and --to name the same store")
