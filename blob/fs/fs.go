@@ -15,7 +15,7 @@
 // fsynced and renamed onto its name, and then the directory is fsynced: a
 // blob name only ever refers to complete, verified content, even after a
 // crash. Temporary files are never visible to Open, Stat or Walk; stale ones
-// are harmless and may be removed by hand.
+// are harmless; `crated gc` removes them (gc.go).
 package fs
 
 import (
@@ -87,7 +87,14 @@ func (s *Store) Put(ctx context.Context, key string, r io.Reader, size int64) (e
 	v := blob.NewVerifier(ctxReader{ctx, r}, key, size)
 	path := s.Path(key)
 	if fi, err := os.Stat(path); err == nil && fi.Mode().IsRegular() && size >= 0 && fi.Size() == size {
-		return v.Drain()
+		// Refresh its time: it may be an unreferenced blob of an earlier,
+		// failed publish that `crated gc` would otherwise find old while
+		// this publish commits (see gc.go). If it has just been moved
+		// aside, write it again.
+		now := time.Now()
+		if os.Chtimes(path, now, now) == nil {
+			return v.Drain()
+		}
 	}
 
 	dir := filepath.Dir(path)
