@@ -92,3 +92,7 @@ func (m *Main) StoreName() string {
 	}
 	return abs
 }
+
+// SealKeyFile is the token seal key created beside the SQLite database when
+// none is configured; backups carry it along.
+const SealKeyFile = sealKeyFile
