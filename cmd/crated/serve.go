@@ -28,10 +28,11 @@ func serve(ctx context.Context, m *app.Main) error {
 		return err
 	}
 	m.Start()
-	log.Info("listening", "address", m.Addr().String(), "store", m.StoreName())
 	if users, err := m.Store.ListUsers(ctx); err == nil && len(users) == 0 {
 		log.Info("no users yet; create the first one with: " + userAddCommand(cfg.File))
 	}
+	// Last of the start: tools wait for this line.
+	log.Info("listening", "address", m.Addr().String(), "store", m.StoreName())
 	<-ctx.Done()
 	log.Info("shutting down: finishing requests in flight")
 	err := m.Close()
