@@ -99,7 +99,7 @@ func (s *cmdSpec) parse(args []string, stdout, stderr io.Writer) (*cmdLine, erro
 		case len(pos) > s.nargs:
 			return nil, s.usageError("unexpected argument %q", pos[s.nargs])
 		default:
-			return nil, s.usageError("missing argument")
+			return nil, s.usageError("missing %s", strings.Fields(s.synopsis)[len(pos)])
 		}
 	}
 	cl.args = pos
