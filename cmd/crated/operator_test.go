@@ -404,3 +404,89 @@ func TestServeWarnsEveryInterface(t *testing.T) {
 func frame(t *testing.T, name, vers string) []byte {
 	return testenv.Frame(testenv.Metadata(name, vers), testenv.Tarball(t, testenv.CrateFiles(name, vers)...))
 }
+
+// readmeBlocks returns the first n ```sh blocks of README.md's section.
+func readmeBlocks(t *testing.T, section string, n int) []string {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(data)
+	i := strings.Index(text, section)
+	if i < 0 {
+		t.Fatalf("README.md has no %q", section)
+	}
+	text = text[i:]
+	var blocks []string
+	for len(blocks) < n {
+		start := strings.Index(text, "```sh\n")
+		if start < 0 {
+			t.Fatalf("README.md's %q has fewer than %d sh blocks", section, n)
+		}
+		text = text[start+len("```sh\n"):]
+		end := strings.Index(text, "```\n")
+		blocks = append(blocks, text[:end])
+		text = text[end:]
+	}
+	return blocks
+}
+
+// TestREADMEOperatorSteps runs README.md's quick start for operators as
+// written, with bash, in a fresh directory; only /srv is moved into the
+// test's directory, port 8000 becomes port 0 and the binary is this
+// package's. The server runs as the first block says, the admin commands
+// run as the second says, and the server accepts the tokens they print.
+func TestREADMEOperatorSteps(t *testing.T) {
+	if _, err := exec.LookPath("bash"); err != nil {
+		t.Skip("no bash")
+	}
+	blocks := readmeBlocks(t, "## Quick start for operators", 2)
+	root, home := t.TempDir(), t.TempDir()
+	edit := func(s string) string {
+		s = strings.ReplaceAll(s, "/srv/", root+"/srv/")
+		s = strings.ReplaceAll(s, "port = 8000", "port = 0")
+		return strings.ReplaceAll(s, "go build -o crated ./cmd/crated", "cp "+cratedBin(t)+" crated")
+	}
+	setup, serveLine, ok := strings.Cut(strings.TrimRight(blocks[0], "\n"), "\n./crated serve ")
+	if !ok {
+		t.Fatalf("the first block does not start the server:\n%s", blocks[0])
+	}
+	bash := func(script string) string {
+		cmd := exec.Command("bash", "-euo", "pipefail", "-c", script)
+		cmd.Dir = home
+		cmd.Env = cleanEnv()
+		var out, errOut bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &errOut
+		if err := cmd.Run(); err != nil {
+			t.Fatalf("bash: %v\n%s\n%s\nscript:\n%s", err, out.String(), errOut.String(), script)
+		}
+		return out.String()
+	}
+	bash(edit(setup))
+	args, _, _ := strings.Cut(serveLine, "#")
+	srv := startServer(t, home, strings.Fields(args)...)
+	base := "http://" + srv.addr
+
+	os.WriteFile(filepath.Join(home, "bob-password.txt"), []byte("bob-password-42\n"), 0o600)
+	out := bash(edit(blocks[1]))
+	var tokens []string
+	for _, line := range strings.Split(out, "\n") {
+		if strings.HasPrefix(line, "crated_") {
+			tokens = append(tokens, line)
+		}
+	}
+	if len(tokens) != 3 { // alice, bob, alice rotated
+		t.Fatalf("the README's commands printed %d tokens:\n%s", len(tokens), out)
+	}
+	publishFrame(t, base, tokens[2], "alpha", "0.1.0")
+	publishFrame(t, base, tokens[1], "beta", "0.1.0")
+	if code := putStatus(t, base, tokens[0], "gamma", "0.1.0"); code != http.StatusForbidden {
+		t.Errorf("alice's first token after token rotate: %d, want 403", code)
+	}
+	for _, want := range []string{"alice", "bob", "would delete 0 unreferenced", "backup of"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the README's commands did not print %q:\n%s", want, out)
+		}
+	}
+}
