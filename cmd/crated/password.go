@@ -20,6 +20,13 @@ func readPassword(stdin io.Reader, stderr io.Writer, user string, fromStdin, req
 	if f, ok := stdin.(*os.File); ok && !fromStdin && term.IsTerminal(int(f.Fd())) {
 		return promptPassword(int(f.Fd()), stderr, user, required)
 	}
+	if f, ok := stdin.(*os.File); ok && !fromStdin {
+		// A pipe or socket that stays open (ssh host crated user add NAME,
+		// without a terminal) would wait silently: say what it waits for.
+		if fi, err := f.Stat(); err == nil && fi.Mode()&(os.ModeNamedPipe|os.ModeSocket) != 0 {
+			fmt.Fprintf(stderr, "reading the password for %s from standard input (end of input: no password)\n", user)
+		}
+	}
 	line, err := bufio.NewReader(stdin).ReadString('\n')
 	if err != nil && !errors.Is(err, io.EOF) {
 		return "", fmt.Errorf("reading the password from standard input: %w", err)
