@@ -1,7 +1,7 @@
 // Command crated is a private Cargo registry server.
 //
 //	crated serve [-c FILE] [flags]   run the registry
-//	crated user add NAME             add a password user and print its token
+//	crated user add NAME             add a user (optionally with a password) and print its token
 //	crated user list                 list users
 //	crated user passwd NAME          set a user's password (prompted, or read from stdin)
 //	crated token rotate LOGIN        issue a new token for a user, revoking the old one
