@@ -289,7 +289,7 @@ func (c *Config) openID() *OpenIDConfig {
 func (c *Config) mirror() *MirrorConfig {
 	if c.Mirror == nil {
 		c.Mirror = &MirrorConfig{
-			UpstreamIndex:     "https://index.crates.io/",
+			UpstreamIndex:       "https://index.crates.io/",
 			IndexTTL:            60 * time.Second,
 			ServeStaleOnError:   true,
 			UpstreamTimeout:     30 * time.Second,
