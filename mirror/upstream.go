@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"runtime/debug"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/crated/crated"
@@ -40,7 +41,7 @@ type upstream struct {
 }
 
 func newUpstream(cfg Config, m *metrics) (*upstream, error) {
-	u, err := url.Parse(cfg.Upstream)
+	u, err := url.Parse(strings.TrimPrefix(cfg.Upstream, "sparse+"))
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, fmt.Errorf("upstream index %q is not an http(s) URL", cfg.Upstream)
 	}
