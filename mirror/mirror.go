@@ -84,6 +84,8 @@ type CrateFile struct {
 	// Name is the crate's name as the index spells it, Vers its version.
 	Name, Vers string
 	Cksum      string
+	// Fetched is true when this call brought the file from the upstream.
+	Fetched bool
 }
 
 const (
@@ -412,7 +414,7 @@ func (m *Mirror) Crate(ctx context.Context, name, vers string) (*CrateFile, erro
 	if blob, err = m.blobs.Open(ctx, line.Cksum); err != nil {
 		return nil, err
 	}
-	return &CrateFile{Blob: blob, Name: line.Name, Vers: vers, Cksum: line.Cksum}, nil
+	return &CrateFile{Blob: blob, Name: line.Name, Vers: vers, Cksum: line.Cksum, Fetched: true}, nil
 }
 
 func validCksum(s string) bool {
@@ -504,11 +506,14 @@ func (m *Mirror) dlTemplate(ctx context.Context) (string, error) {
 }
 
 // Prefetch puts name@vers in the cache (index file and .crate), as a
-// download would.
-func (m *Mirror) Prefetch(ctx context.Context, name, vers string) error {
+// download would, and returns the checksum and whether it was fetched now.
+func (m *Mirror) Prefetch(ctx context.Context, name, vers string) (cksum string, fetched bool, err error) {
 	f, err := m.Crate(ctx, name, vers)
 	if err != nil {
-		return err
+		return "", false, err
 	}
-	return f.Close()
+	return f.Cksum, f.Fetched, f.Close()
 }
+
+// Upstream returns the upstream's sparse index URL (no "sparse+").
+func (m *Mirror) Upstream() string { return m.up.index.String() }

@@ -8,6 +8,7 @@
 //	crated migrate                   apply database migrations and exit
 //	crated index rebuild             rewrite the git index from the store
 //	crated migrate-store ...         copy a registry between stores
+//	crated mirror prefetch LOCK...   fill the mirror's cache from Cargo.lock files
 //	crated version
 package main
 
@@ -56,6 +57,8 @@ Usage:
   crated migrate-store --from STORE --to STORE [blob flags]
                                    copy a registry to another store (e.g. SQLite to PostgreSQL),
                                    resumable, verified at the end; see docs/deploy.md
+  crated mirror prefetch LOCKFILE...
+                                   cache every crates.io package of Cargo.lock files in the mirror
   crated version                   print the version
 
 Every subcommand takes -c FILE and the same configuration flags as serve;
@@ -81,6 +84,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return runToken(ctx, rest, stdout, stderr)
 	case "migrate-store":
 		return runMigrateStore(ctx, rest, stdout, stderr)
+	case "mirror":
+		return runMirror(ctx, rest, stdout, stderr)
 	case "migrate":
 		m, _, err := load("migrate", rest, stderr)
 		if err != nil {
