@@ -2,11 +2,16 @@ package e2e
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -222,4 +227,127 @@ func TestMirrorRefusals(t *testing.T) {
 	if code, body := get(t, open.URL+"/mirror/index/fr/es/fresh"); code != 200 || !strings.Contains(string(body), `"vers":"1.0.0"`) {
 		t.Errorf("fresh without min_age: %d %q", code, body)
 	}
+}
+
+func getWith(t *testing.T, url string, hdr map[string]string) (int, []byte, http.Header) {
+	t.Helper()
+	req, err := http.NewRequest("GET", url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range hdr {
+		req.Header.Set(k, v)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, b, resp.Header
+}
+
+// TestMirrorHTTP: config.json of both indexes, ETag/304, auth_required on
+// every mirror route, and a tampered upstream .crate answered 502 and not
+// cached.
+func TestMirrorHTTP(t *testing.T) {
+	genuine := testenv.Tarball(t, testenv.CrateFiles("tamper", "1.0.0")...)
+	sum := sha256.Sum256(genuine)
+	var served atomic.Value
+	served.Store([]byte("not the genuine file"))
+	var crateHits atomic.Int64
+	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/index/config.json":
+			fmt.Fprintf(w, `{"dl":"http://%s/crates"}`, r.Host) // no markers: cargo's suffix rule
+		case "/index/ta/mp/tamper":
+			fmt.Fprintf(w, `{"name":"tamper","vers":"1.0.0","deps":[],"cksum":"%x","features":{}}`+"\n", sum)
+		case "/crates/tamper/1.0.0/download":
+			crateHits.Add(1)
+			w.Write(served.Load().([]byte))
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	defer upstream.Close()
+
+	srv := testenv.StartCrated(t, func(cfg *config.Config) {
+		cfg.Server.AuthRequired = true
+		cfg.Mirror = &config.MirrorConfig{UpstreamIndex: upstream.URL + "/index/", IndexTTL: time.Minute,
+			ServeStaleOnError: true, UpstreamTimeout: 5 * time.Second, UpstreamConcurrency: 2}
+		cfg.CrateFiles.CacheDirPath = filepath.Join(filepath.Dir(cfg.DB.DBDirPath), "cache")
+	})
+	token := srv.AddUser("reader")
+	auth := map[string]string{"Authorization": token}
+
+	for _, path := range []string{"/mirror/index/config.json", "/mirror/index/ta/mp/tamper",
+		"/mirror/dl/tamper/1.0.0/download", "/ktra/api/v1/mirror/tamper/1.0.0/download",
+		"/all/index/config.json", "/all/index/ta/mp/tamper", "/all/dl/tamper/1.0.0/download"} {
+		if code, _, h := getWith(t, srv.URL+path, nil); code != 401 || !strings.Contains(h.Get("WWW-Authenticate"), "Cargo") {
+			t.Errorf("GET %s without a token: %d, want 401 with a Cargo challenge", path, code)
+		}
+	}
+
+	var cfgs [2]struct {
+		DL           string `json:"dl"`
+		API          string `json:"api"`
+		AuthRequired bool   `json:"auth-required"`
+	}
+	for i, path := range []string{"/mirror/index/config.json", "/all/index/config.json"} {
+		code, body, _ := getWith(t, srv.URL+path, auth)
+		if code != 200 || json.Unmarshal(body, &cfgs[i]) != nil {
+			t.Fatalf("GET %s: %d %s", path, code, body)
+		}
+	}
+	if cfgs[0].DL != srv.URL+"/mirror/dl/{crate}/{version}/download" || cfgs[0].API != "" || !cfgs[0].AuthRequired {
+		t.Errorf("/mirror/ config.json = %+v", cfgs[0])
+	}
+	if cfgs[1].DL != srv.URL+"/all/dl/{crate}/{version}/download" || cfgs[1].API != srv.URL || !cfgs[1].AuthRequired {
+		t.Errorf("/all/ config.json = %+v", cfgs[1])
+	}
+
+	code, _, h := getWith(t, srv.URL+"/mirror/index/ta/mp/tamper", auth)
+	etag := h.Get("ETag")
+	if code != 200 || etag == "" {
+		t.Fatalf("index file: %d, ETag %q", code, etag)
+	}
+	if code, _, _ := getWith(t, srv.URL+"/mirror/index/ta/mp/tamper", map[string]string{"Authorization": token, "If-None-Match": etag}); code != 304 {
+		t.Errorf("revalidation with the ETag: %d, want 304", code)
+	}
+
+	// The tampered file: 502 every time (nothing cached), then the genuine
+	// one once the upstream is fixed.
+	for range 2 {
+		if code, body, _ := getWith(t, srv.URL+"/mirror/dl/tamper/1.0.0/download", auth); code != 502 {
+			t.Fatalf("tampered download: %d %s, want 502", code, body)
+		}
+	}
+	if n := crateHits.Load(); n != 2 {
+		t.Errorf("upstream downloads after two refusals: %d, want 2 (nothing cached)", n)
+	}
+	served.Store(genuine)
+	for _, path := range []string{"/mirror/dl/tamper/1.0.0/download", "/all/dl/tamper/1.0.0/download", "/ktra/api/v1/mirror/tamper/1.0.0/download"} {
+		code, body, h := getWith(t, srv.URL+path, auth)
+		if code != 200 || !bytes.Equal(body, genuine) || h.Get("ETag") != fmt.Sprintf(`"%x"`, sum) {
+			t.Errorf("GET %s: %d, %d bytes, ETag %s", path, code, len(body), h.Get("ETag"))
+		}
+	}
+	if n := crateHits.Load(); n != 3 {
+		t.Errorf("upstream downloads: %d, want 3 (the genuine file fetched once)", n)
+	}
+	// Metrics name the outcome.
+	_, metrics, _ := getWith(t, srv.URL+"/metrics", nil)
+	if !strings.Contains(string(metrics), `crated_mirror_upstream_requests_total{kind="crate",outcome="checksum_mismatch"} 2`) {
+		t.Errorf("metrics lack the checksum mismatches:\n%s", grepLines(string(metrics), "crated_mirror"))
+	}
+}
+
+func grepLines(s, sub string) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.Contains(l, sub) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
 }
