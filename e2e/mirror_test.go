@@ -161,7 +161,27 @@ license = "MIT"
 [dependencies]
 leftpad = "1"
 `, map[string]string{"src/lib.rs": "pub fn p() -> u32 { leftpad::f(); 7 }\n"})
+	out := c.MustFail(privlib, "publish", "--token", alice, "--allow-dirty")
+	if !strings.Contains(out, "--registry") {
+		t.Errorf("cargo publish with crates-io replaced and no --registry: %s", out)
+	}
 	c.MustRun(privlib, "publish", "--registry", "crated", "--token", alice, "--allow-dirty")
+	// Or once for all: registry.default, as docs/mirror.md suggests.
+	withDefault := testenv.NewCargo(t, "sparse+"+srv.URL+"/all/index/", `
+[source.crates-io]
+replace-with = "crated"
+
+[registry]
+default = "crated"
+`)
+	privlib2 := testenv.Package(t, `[package]
+name = "privlib2"
+version = "0.1.0"
+edition = "2021"
+description = "private"
+license = "MIT"
+`, nil)
+	withDefault.MustRun(privlib2, "publish", "--token", alice, "--allow-dirty")
 	// Private names that the upstream also has.
 	mustPublish(t, srv, alice, "dupe", "0.5.0")
 	mustPublish(t, srv, alice, "foo-bar", "0.1.0")
@@ -185,7 +205,7 @@ leftpad = "1"
 	consumer := consumerOf(t, map[string]string{"privlib": "0.1", "dupe": "0.5", "leftpad": "1"},
 		"fn main() { leftpad::f(); dupe::f(); println!(\"p={}\", privlib::p()); }\n")
 	fresh := replacingCargo(t, "sparse+"+srv.URL+"/all/index/")
-	out := fresh.MustRun(consumer, "run")
+	out = fresh.MustRun(consumer, "run")
 	if !strings.Contains(out, "p=7") {
 		t.Fatalf("consumer output: %s", out)
 	}
