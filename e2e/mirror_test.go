@@ -182,6 +182,11 @@ description = "private"
 license = "MIT"
 `, nil)
 	withDefault.MustRun(privlib2, "publish", "--token", alice, "--allow-dirty")
+	// privlib's index line names crates.io for leftpad, as cargo sent it:
+	// consumers resolve it through their replacement of crates.io.
+	if code, body := get(t, srv.URL+"/all/index/pr/iv/privlib"); code != 200 || !strings.Contains(string(body), `"registry":"https://github.com/rust-lang/crates.io-index"`) {
+		t.Errorf("privlib index line: %d %s", code, body)
+	}
 	// Private names that the upstream also has.
 	mustPublish(t, srv, alice, "dupe", "0.5.0")
 	mustPublish(t, srv, alice, "foo-bar", "0.1.0")
