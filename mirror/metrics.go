@@ -15,10 +15,13 @@ type metrics struct {
 	cache *prometheus.CounterVec
 	// bytes counts body bytes received from the upstream by kind.
 	bytes *prometheus.CounterVec
+	// indexHit is cache{index,hit}, resolved once: the warm path should
+	// not hash labels on every request.
+	indexHit prometheus.Counter
 }
 
 func newMetrics() *metrics {
-	return &metrics{
+	m := &metrics{
 		upstream: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "crated_mirror_upstream_requests_total",
 			Help: "Requests of the mirror to the upstream registry, by kind and outcome.",
@@ -36,6 +39,8 @@ func newMetrics() *metrics {
 			Help: "Body bytes received from the upstream, by kind.",
 		}, []string{"kind"}),
 	}
+	m.indexHit = m.cache.WithLabelValues("index", "hit")
+	return m
 }
 
 // Collectors returns the mirror's Prometheus collectors.

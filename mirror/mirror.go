@@ -223,7 +223,11 @@ func (m *Mirror) file(ctx context.Context, name, kind string) (*crated.MirrorInd
 		}
 	}
 	if cached != nil && m.fresh(cached) {
-		m.metrics.cache.WithLabelValues(kind, "hit").Inc()
+		if kind == "index" {
+			m.metrics.indexHit.Inc()
+		} else {
+			m.metrics.cache.WithLabelValues(kind, "hit").Inc()
+		}
 		return cached, nil
 	}
 	m.metrics.cache.WithLabelValues(kind, "miss").Inc()
