@@ -161,6 +161,11 @@ func (m *Mirror) Allowed(name string) bool { return m.names.allowed(name) }
 // lowerName: ENOTFOUND when the upstream has no such crate or the name is
 // refused by allow/deny.
 func (m *Mirror) IndexFile(ctx context.Context, lowerName string) (*File, error) {
+	// Only the shape of a crate name reaches the upstream and the store: a
+	// download route's {name} is the client's text.
+	if n, ok := cargo.NameFromIndexPath(cargo.IndexPath(lowerName)); !ok || n != lowerName {
+		return nil, crated.Errorf(crated.ENOTFOUND, "`%s` is not a crate name", lowerName)
+	}
 	if !m.names.allowed(lowerName) {
 		return nil, crated.Errorf(crated.ENOTFOUND, "crate `%s` is not mirrored here", lowerName)
 	}

@@ -465,6 +465,27 @@ func TestMinAgeAndNames(t *testing.T) {
 	}
 }
 
+func TestNotACrateName(t *testing.T) {
+	up := newFakeUpstream(t)
+	m := newTestMirror(t, up)
+	for _, name := range []string{"../../config.json", "a/b", "", "x y", "Upper"} {
+		if _, err := m.IndexFile(t.Context(), name); !crated.IsCode(err, crated.ENOTFOUND) {
+			t.Errorf("IndexFile(%q): %v, want ENOTFOUND", name, err)
+		}
+		if name == "Upper" {
+			continue // Crate lowercases: cargo's {crate} keeps the index's case
+		}
+		if _, err := m.Crate(t.Context(), name, "1.0.0"); !crated.IsCode(err, crated.ENOTFOUND) {
+			t.Errorf("Crate(%q): %v, want ENOTFOUND", name, err)
+		}
+	}
+	up.mu.Lock()
+	defer up.mu.Unlock()
+	if len(up.hdrs) != 0 {
+		t.Errorf("%d requests reached the upstream for names that are not crate names", len(up.hdrs))
+	}
+}
+
 func TestNamesAllowed(t *testing.T) {
 	n := newNames([]string{"serde*", "Tokio"}, []string{"serde_evil"})
 	for name, want := range map[string]bool{

@@ -216,5 +216,5 @@ func upstreamDown(what string, err error) error {
 	if errors.Is(err, context.Canceled) {
 		return err
 	}
-	return fmt.Errorf("%w: %w", crated.Errorf(crated.EBADGATEWAY, "the upstream registry is unreachable for %s", what), err)
+	return fmt.Errorf("%w: %w", crated.Errorf(crated.EBADGATEWAY, "could not get %s from the upstream registry", what), err)
 }
