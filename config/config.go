@@ -292,7 +292,7 @@ func (c *Config) mirror() *MirrorConfig {
 			UpstreamIndex:       "https://index.crates.io/",
 			IndexTTL:            60 * time.Second,
 			ServeStaleOnError:   true,
-			UpstreamTimeout:     30 * time.Second,
+			UpstreamTimeout:     20 * time.Second,
 			UpstreamConcurrency: 8,
 		}
 	}

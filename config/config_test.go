@@ -321,7 +321,7 @@ func TestLoadValues(t *testing.T) {
 					t.Fatal("mirror not enabled")
 				}
 				eq(t, "index_ttl", c.Mirror.IndexTTL, 60*time.Second)
-				eq(t, "upstream_timeout", c.Mirror.UpstreamTimeout, 30*time.Second)
+				eq(t, "upstream_timeout", c.Mirror.UpstreamTimeout, 20*time.Second)
 				eq(t, "upstream_concurrency", c.Mirror.UpstreamConcurrency, 8)
 			},
 		},

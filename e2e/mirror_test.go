@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -375,4 +376,59 @@ func grepLines(s, sub string) string {
 		}
 	}
 	return strings.Join(out, "\n")
+}
+
+// TestMirrorUpstreamLimits: upstream_timeout ends a request to an upstream
+// that does not answer (502 with nothing cached), and upstream_concurrency
+// caps the requests in flight to it.
+func TestMirrorUpstreamLimits(t *testing.T) {
+	release := make(chan struct{})
+	var inflight, maxInflight, total atomic.Int64
+	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		total.Add(1)
+		n := inflight.Add(1)
+		defer inflight.Add(-1)
+		for {
+			m := maxInflight.Load()
+			if n <= m || maxInflight.CompareAndSwap(m, n) {
+				break
+			}
+		}
+		select {
+		case <-release:
+		case <-r.Context().Done():
+			return
+		}
+		http.NotFound(w, r)
+	}))
+	defer upstream.Close()
+	defer close(release)
+
+	srv := testenv.StartCrated(t, func(cfg *config.Config) {
+		cfg.Mirror = &config.MirrorConfig{UpstreamIndex: upstream.URL + "/index/", IndexTTL: time.Minute,
+			ServeStaleOnError: true, UpstreamTimeout: 300 * time.Millisecond, UpstreamConcurrency: 2}
+		cfg.CrateFiles.CacheDirPath = filepath.Join(filepath.Dir(cfg.DB.DBDirPath), "cache")
+	})
+	// Nothing cached and no answer: the timeout turns the wait into a 502.
+	if code, body := get(t, srv.URL+"/mirror/index/sl/ow/slow"); code != 502 {
+		t.Fatalf("upstream that never answers: %d %s, want 502", code, body)
+	}
+	if n := total.Load(); n != 1 {
+		t.Fatalf("upstream requests for one timed-out file: %d, want 1 (a timeout is not retried)", n)
+	}
+
+	// Six different files at once: never more than two upstream requests
+	// in flight.
+	var wg sync.WaitGroup
+	for i := range 6 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			http.Get(fmt.Sprintf("%s/mirror/index/na/me/name%d", srv.URL, i))
+		}()
+	}
+	wg.Wait()
+	if n := maxInflight.Load(); n != 2 {
+		t.Errorf("most upstream requests in flight: %d, want upstream_concurrency = 2", n)
+	}
 }

@@ -157,8 +157,14 @@ func (u *upstream) attempt(ctx context.Context, kind, rawURL string, header http
 	if err != nil {
 		u.metrics.upstream.WithLabelValues(kind, "error").Inc()
 		u.metrics.errors.WithLabelValues(kind).Inc()
-		// A network failure or timeout may be passing: retry it too.
-		return 0, fmt.Errorf("upstream %s: %w", kind, err)
+		err = fmt.Errorf("upstream %s: %w", kind, err)
+		// A refused or reset connection may be passing: retry it. A
+		// timeout is not retried: the client is already waiting that long.
+		var ne net.Error
+		if errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()) {
+			return -1, err
+		}
+		return 0, err
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests {
