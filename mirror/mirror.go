@@ -216,12 +216,15 @@ func (m *Mirror) fresh(f *crated.MirrorIndexFile) bool {
 // are revalidated, and served stale when the upstream fails or is slow.
 func (m *Mirror) file(ctx context.Context, name, kind string) (*crated.MirrorIndexFile, error) {
 	cached := m.memGet(name)
-	if cached == nil {
+	if cached == nil || !m.fresh(cached) {
+		// Another replica may have revalidated it meanwhile: the store is
+		// shared, the upstream is not ours to hammer.
 		f, err := m.store.MirrorIndexFile(ctx, name)
 		switch {
-		case err == nil:
+		case err == nil && (cached == nil || f.FetchedAt.After(cached.FetchedAt)):
 			cached = f
 			m.memPut(name, f)
+		case err == nil:
 		case !crated.IsCode(err, crated.ENOTFOUND):
 			// The store is down: the upstream may still answer.
 			m.log.Warn("mirror: cannot read the index cache", "file", name, "err", err)

@@ -240,6 +240,18 @@ func TestSharedStoreAcrossMirrors(t *testing.T) {
 	if n := up.count("/index/ab/cd/abcd"); n != 1 {
 		t.Errorf("upstream requests from two replicas sharing a store: %d, want 1", n)
 	}
+	// Both copies expire; a revalidates, and b, whose copy in memory is
+	// expired, takes a's from the store instead of asking again.
+	a.advance(2 * time.Minute)
+	if _, err := a.IndexFile(t.Context(), "abcd"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.IndexFile(t.Context(), "abcd"); err != nil {
+		t.Fatal(err)
+	}
+	if n := up.count("/index/ab/cd/abcd"); n != 2 {
+		t.Errorf("upstream requests after one revalidation by a: %d, want 2", n)
+	}
 }
 
 func TestStaleOnError(t *testing.T) {

@@ -73,7 +73,7 @@ func runMirror(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 
 	// Workers as many as the upstream requests the mirror allows in flight.
-	workers := m.Config.Mirror.UpstreamConcurrency
+	workers := max(1, m.Config.Mirror.UpstreamConcurrency)
 	var (
 		mu              sync.Mutex
 		fetched, cached int
