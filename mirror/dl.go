@@ -2,8 +2,6 @@ package mirror
 
 import (
 	"strings"
-
-	"github.com/crated/crated/cargo"
 )
 
 // dlMarkers are the placeholders cargo substitutes in a registry's dl
@@ -34,16 +32,17 @@ func downloadURL(tmpl, name, vers, cksum string) string {
 	).Replace(tmpl)
 }
 
-// depPrefix is cargo's make_dep_path(name, true): the index path without
-// the file name, in the name's own case ("My/Cr" for "MyCrate").
+// depPrefix is cargo's make_dep_path(name, true): the directories of the
+// index path (cargo.IndexPath) in the name's own case ("My/Cr" for
+// "MyCrate"), as the {prefix} marker wants.
 func depPrefix(name string) string {
-	p := cargo.IndexPath(name)
-	// IndexPath lowercases; take the directories' length from it and the
-	// case from the name (ASCII names: same lengths).
-	dir := p[:strings.LastIndexByte(p, '/')]
 	switch len(name) {
-	case 1, 2:
-		return dir
+	case 0:
+		return ""
+	case 1:
+		return "1"
+	case 2:
+		return "2"
 	case 3:
 		return "3/" + name[:1]
 	}
