@@ -154,9 +154,6 @@ func New(cfg Config, store Store, blobs crated.BlobStore, log *slog.Logger) (*Mi
 	return m, nil
 }
 
-// Allowed reports whether the mirror serves the crate name (allow/deny).
-func (m *Mirror) Allowed(name string) bool { return m.names.allowed(name) }
-
 // IndexFile returns the index file of the crate whose lowercased name is
 // lowerName: ENOTFOUND when the upstream has no such crate or the name is
 // refused by allow/deny.
