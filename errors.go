@@ -19,6 +19,7 @@ const (
 	ERATELIMIT    = "rate_limited"    // 429
 	EINTERNAL     = "internal"        // bugs and broken backends: 500
 	EUNAVAILABLE  = "unavailable"     // a backend is down: 503
+	EBADGATEWAY   = "bad_gateway"     // an upstream answered wrongly (mirror): 502
 	ENOTIMPL      = "not_implemented" // 501
 )
 

@@ -236,7 +236,9 @@ func (m *Main) Open(ctx context.Context) (err error) {
 		}
 	}
 	if cfg.Mirror != nil {
-		m.Logger.Warn("mirror_config is set, but this version has no mirror yet; the section is ignored")
+		if err := m.mountMirror(ctx); err != nil {
+			return err
+		}
 	}
 	m.server = &http.Server{
 		Handler:           m.HTTP.Handler(),

@@ -103,7 +103,9 @@ type CrateFilesConfig struct {
 	// DLPath is the download route as path segments: ["dl"] serves
 	// /dl/{name}/{version}/download. Elements holding slashes are split.
 	DLPath []string `toml:"dl_path"`
-	// CacheDirPath holds the files of the upstream mirror.
+	// CacheDirPath holds the .crate files of the upstream mirror when the
+	// blob store is the file system (Ktra's crates.io cache directory); with
+	// S3 they go to the same bucket under the prefix "mirror/".
 	CacheDirPath string `toml:"cache_dir_path"`
 
 	// S3Bucket selects an S3-compatible object store instead of DLDirPath.
@@ -210,6 +212,10 @@ type MirrorConfig struct {
 	// UpstreamToken is sent as Authorization upstream. Secret.
 	UpstreamToken     string `toml:"upstream_token"`
 	UpstreamTokenFile string `toml:"upstream_token_file"`
+	// UpstreamTimeout bounds every request to the upstream, body included.
+	UpstreamTimeout time.Duration `toml:"upstream_timeout"`
+	// UpstreamConcurrency caps the requests in flight to the upstream.
+	UpstreamConcurrency int `toml:"upstream_concurrency"`
 }
 
 // Default returns the embedded configuration used when there is no file:
@@ -283,9 +289,11 @@ func (c *Config) openID() *OpenIDConfig {
 func (c *Config) mirror() *MirrorConfig {
 	if c.Mirror == nil {
 		c.Mirror = &MirrorConfig{
-			UpstreamIndex:     "https://index.crates.io/",
-			IndexTTL:          5 * time.Minute,
-			ServeStaleOnError: true,
+			UpstreamIndex:       "https://index.crates.io/",
+			IndexTTL:            60 * time.Second,
+			ServeStaleOnError:   true,
+			UpstreamTimeout:     20 * time.Second,
+			UpstreamConcurrency: 8,
 		}
 	}
 	return c.Mirror

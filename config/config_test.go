@@ -320,7 +320,9 @@ func TestLoadValues(t *testing.T) {
 				if c.Mirror == nil {
 					t.Fatal("mirror not enabled")
 				}
-				eq(t, "index_ttl", c.Mirror.IndexTTL, 5*time.Minute)
+				eq(t, "index_ttl", c.Mirror.IndexTTL, 60*time.Second)
+				eq(t, "upstream_timeout", c.Mirror.UpstreamTimeout, 20*time.Second)
+				eq(t, "upstream_concurrency", c.Mirror.UpstreamConcurrency, 8)
 			},
 		},
 		{

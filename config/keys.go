@@ -197,6 +197,8 @@ var keys = func() []*keyDef {
 	secret(s, "upstream_token",
 		func(c *Config) any { return &c.mirror().UpstreamToken },
 		func(c *Config) any { return &c.mirror().UpstreamTokenFile })
+	add(s, "upstream_timeout", kDuration, func(c *Config) any { return &c.mirror().UpstreamTimeout })
+	add(s, "upstream_concurrency", kInt, func(c *Config) any { return &c.mirror().UpstreamConcurrency })
 	return ks
 }()
 

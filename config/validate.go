@@ -208,6 +208,12 @@ func (c *Config) validateMirror(v *validator) {
 	if m.MinAge < 0 {
 		v.fail("mirror_config.min_age", "must not be negative, got %s", m.MinAge)
 	}
+	if m.UpstreamTimeout <= 0 {
+		v.fail("mirror_config.upstream_timeout", "must be positive, got %s", m.UpstreamTimeout)
+	}
+	if m.UpstreamConcurrency < 1 || m.UpstreamConcurrency > 256 {
+		v.fail("mirror_config.upstream_concurrency", "must be between 1 and 256, got %d", m.UpstreamConcurrency)
+	}
 	for _, l := range []struct {
 		key  string
 		pats []string

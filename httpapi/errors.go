@@ -21,6 +21,7 @@ var codes = map[string]int{
 	crated.ERATELIMIT:    http.StatusTooManyRequests,
 	crated.EINTERNAL:     http.StatusInternalServerError,
 	crated.EUNAVAILABLE:  http.StatusServiceUnavailable,
+	crated.EBADGATEWAY:   http.StatusBadGateway,
 	crated.ENOTIMPL:      http.StatusNotImplemented,
 }
 

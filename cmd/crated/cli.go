@@ -23,8 +23,10 @@ type cmdSpec struct {
 	name     string // "user add"
 	synopsis string // "NAME [--password-stdin]"
 	about    string // what it does, for -h
-	// nargs is the exact number of positional arguments.
-	nargs int
+	// nargs is the exact number of positional arguments, or the least
+	// number when variadic is set.
+	nargs    int
+	variadic bool
 	// flags defines the command's own flags, besides the configuration
 	// flags every command takes.
 	flags func(fs *flag.FlagSet)
@@ -94,7 +96,7 @@ func (s *cmdSpec) parse(args []string, stdout, stderr io.Writer) (*cmdLine, erro
 		// flag has printed the problem on stderr already.
 		return nil, s.usageError("%v", err)
 	}
-	if len(pos) != s.nargs {
+	if len(pos) != s.nargs && !(s.variadic && len(pos) > s.nargs) {
 		switch {
 		case len(pos) > s.nargs:
 			return nil, s.usageError("unexpected argument %q", pos[s.nargs])

@@ -10,6 +10,7 @@
 //	crated migrate-store ...         copy a registry between stores
 //	crated backup DIR                copy the embedded registry while it serves
 //	crated gc [--delete]             find (and remove) unreferenced crate files
+//	crated mirror prefetch LOCK...   fill the mirror's cache from Cargo.lock files
 //	crated version
 //
 // Every command finds its configuration the same way (see configHelp), so
@@ -64,6 +65,8 @@ Usage:
                                    resumable, verified at the end; see docs/deploy.md
   crated backup DIR                copy the embedded registry (SQLite + crate files) into DIR while it serves
   crated gc [--delete]             list (or delete) crate files no version refers to, and stale temporary files
+  crated mirror prefetch LOCKFILE...
+                                   cache every crates.io package of Cargo.lock files in the mirror
   crated version                   print the version
 
 ` + configHelp + `
@@ -88,6 +91,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return runToken(ctx, rest, stdout, stderr)
 	case "migrate-store":
 		return runMigrateStore(ctx, rest, stdout, stderr)
+	case "mirror":
+		return runMirror(ctx, rest, stdout, stderr)
 	case "migrate":
 		return runMigrate(ctx, rest, stdout, stderr)
 	case "index":
