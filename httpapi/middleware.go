@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"runtime/debug"
 	"strconv"
@@ -74,6 +75,9 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 			id = newRequestID()
 		}
 		sw.Header().Set("X-Request-Id", id)
+		// Every line logged with the request's context carries the id
+		// (LogHandler), whoever logs it.
+		r = r.WithContext(withRequestID(r.Context(), id))
 		next.ServeHTTP(sw, r)
 		took := time.Since(start)
 		s.metrics.observe(r, sw.status, took)
@@ -85,7 +89,6 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 			return
 		}
 		attrs := []slog.Attr{
-			slog.String("id", id),
 			slog.String("method", r.Method),
 			slog.String("path", r.URL.Path),
 			slog.Int("status", sw.status),
@@ -93,9 +96,9 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 			slog.Duration("took", took),
 			slog.String("remote", r.RemoteAddr),
 		}
-		// Behind a proxy the peer is the proxy; keep the client it names.
-		if fwd := r.Header.Get("X-Forwarded-For"); fwd != "" {
-			attrs = append(attrs, slog.String("forwarded_for", fwd))
+		// Behind a trusted proxy the peer is the proxy; name the client.
+		if c := s.clientAddr(r); c.IsValid() && c.String() != remoteHost(r) {
+			attrs = append(attrs, slog.String("client", c.String()))
 		}
 		s.log.LogAttrs(r.Context(), level, "http", attrs...)
 	})
@@ -125,7 +128,7 @@ func (s *Server) recoverPanics(next http.Handler) http.Handler {
 				if v == http.ErrAbortHandler {
 					panic(v)
 				}
-				s.log.Error("panic in handler", "panic", v, "stack", string(debug.Stack()))
+				s.log.ErrorContext(r.Context(), "panic in handler", "panic", v, "stack", string(debug.Stack()))
 				s.writeError(w, r, crated.Errorf(crated.EINTERNAL, "internal error"))
 			}
 		}()
@@ -141,4 +144,13 @@ func securityHeaders(next http.Handler) http.Handler {
 		h["X-Frame-Options"] = []string{"DENY"}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// remoteHost is the host part of the connection's address.
+func remoteHost(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
 }

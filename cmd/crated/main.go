@@ -140,7 +140,7 @@ func load(name string, args []string, stderr io.Writer) (*app.Main, []string, er
 	}
 	m := app.NewMain()
 	m.Config = cfg
-	m.Logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	m.Logger = app.NewLogger(stderr, cfg.Server.LogFormat, level)
 	return m, fs.Args(), nil
 }
 
