@@ -314,6 +314,15 @@ func (m *Main) httpConfig(rcfg registry.Config) httpapi.Config {
 	}
 }
 
+// MetricsURL is the URL of /metrics on metrics_address, "" when it is not
+// set; known once Open has run.
+func (m *Main) MetricsURL() string {
+	if m.metricsLn == nil {
+		return ""
+	}
+	return "http://" + m.metricsLn.Addr().String() + "/metrics"
+}
+
 // Run opens crated and serves until ctx ends.
 func (m *Main) Run(ctx context.Context) error {
 	if err := m.Open(ctx); err != nil {
@@ -374,7 +383,7 @@ func (m *Main) Start() {
 	}
 	m.Logger.Info("crated is serving", "url", m.URL, "index", "sparse+"+m.URL+"/index/")
 	if m.metricsLn != nil {
-		m.Logger.Info("metrics are served on their own listener", "url", "http://"+m.metricsLn.Addr().String()+"/metrics")
+		m.Logger.Info("metrics are served on their own listener", "url", m.MetricsURL())
 	} else if m.Config.Server.AuthRequired && m.Config.Server.MetricsToken == "" {
 		m.Logger.Warn("auth_required is on and neither server_config.metrics_address nor metrics_token is set: /metrics is not served")
 	}
