@@ -31,8 +31,8 @@ var update = flag.Bool("update", false, "rewrite golden files")
 
 type env struct {
 	*httptest.Server
-	svc   *registry.Service
-	store *sqlite.Store
+	svc       *registry.Service
+	store     *sqlite.Store
 	ready     error
 	blobReady error
 }
