@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"os"
 	"strconv"
 
 	"github.com/crated/crated"
@@ -22,13 +23,12 @@ func (s *Server) decodeJSON(w http.ResponseWriter, r *http.Request, v any) error
 		if err == io.EOF {
 			return crated.Errorf(crated.EINVALID, "request body is empty: expected JSON")
 		}
-		var syn *json.SyntaxError
-		var typ *json.UnmarshalTypeError
-		if errors.As(err, &syn) || errors.As(err, &typ) {
-			return crated.Errorf(crated.EINVALID, "request body is not valid JSON: %v", err)
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) || errors.Is(err, os.ErrDeadlineExceeded) {
+			// The body itself failed: too large, too slow.
+			return bodyError(err)
 		}
-		// The body itself failed: too large, too slow, cut short.
-		return bodyError(err)
+		return crated.Errorf(crated.EINVALID, "request body is not valid JSON: %v", err)
 	}
 	return nil
 }
