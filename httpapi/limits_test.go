@@ -152,3 +152,16 @@ func TestSpool(t *testing.T) {
 type errReader struct{}
 
 func (errReader) Read([]byte) (int, error) { return 0, io.ErrUnexpectedEOF }
+
+// A client's X-Request-Id goes into every log line: only plain ones are
+// kept.
+func TestValidRequestID(t *testing.T) {
+	for id, ok := range map[string]bool{
+		"req-1": true, "5f3a:9.b_c": true, "": false, strings.Repeat("a", 65): false,
+		"a b": false, "x\ny=forged": false, `"quoted"`: false,
+	} {
+		if validRequestID(id) != ok {
+			t.Errorf("validRequestID(%q) = %v", id, !ok)
+		}
+	}
+}

@@ -71,7 +71,7 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 		start := time.Now()
 		sw := &statusWriter{ResponseWriter: w}
 		id := r.Header.Get("X-Request-Id")
-		if id == "" || len(id) > 64 {
+		if !validRequestID(id) {
 			id = newRequestID()
 		}
 		sw.Header().Set("X-Request-Id", id)
@@ -114,6 +114,20 @@ var (
 	}()
 	requestCounter atomic.Uint64
 )
+
+// validRequestID accepts a proxy's or client's id only when it is short and
+// plain, since it goes into every log line of the request.
+func validRequestID(id string) bool {
+	if id == "" || len(id) > 64 {
+		return false
+	}
+	for _, c := range []byte(id) {
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_' || c == '.' || c == ':') {
+			return false
+		}
+	}
+	return true
+}
 
 func newRequestID() string {
 	return requestPrefix + strconv.FormatUint(requestCounter.Add(1), 36)
