@@ -3,6 +3,7 @@ package httpapi
 import (
 	"context"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -63,7 +64,7 @@ func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	if len(failed) > 0 {
-		return crated.Errorf(crated.EUNAVAILABLE, "not ready: %v did not answer within %s", failed, readyCheckTimeout)
+		return crated.Errorf(crated.EUNAVAILABLE, "not ready: %s failed or did not answer within %s (the cause is in the log)", strings.Join(failed, ", "), readyCheckTimeout)
 	}
 	writeJSON(w, http.StatusOK, ans)
 	return nil
