@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -50,8 +51,11 @@ type Main struct {
 
 	ln     net.Listener
 	server *http.Server
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
+	// metricsLn and metricsServer serve /metrics on metrics_address.
+	metricsLn     net.Listener
+	metricsServer *http.Server
+	cancel        context.CancelFunc
+	wg            sync.WaitGroup
 }
 
 // NewMain returns a Main with the embedded default configuration.
@@ -132,6 +136,9 @@ func (m *Main) serviceConfig() registry.Config {
 	if cfg.Server.MaxCrateSize > 0 {
 		lim.MaxCrate = cfg.Server.MaxCrateSize
 	}
+	if cfg.Server.MaxMetadataSize > 0 {
+		lim.MaxMetadata = cfg.Server.MaxMetadataSize
+	}
 	return registry.Config{
 		IndexURLs:        []string{"sparse+" + m.URL + "/index/"},
 		Limits:           lim,
@@ -157,6 +164,8 @@ func (m *Main) Open(ctx context.Context) (err error) {
 	if m.Logger == nil {
 		m.Logger = slog.Default()
 	}
+	// Every package gets a logger that names the request a line belongs to.
+	m.Logger = slog.New(httpapi.LogHandler(m.Logger.Handler()))
 	if m.Environ == nil {
 		m.Environ = os.Environ()
 	}
@@ -190,14 +199,7 @@ func (m *Main) Open(ctx context.Context) (err error) {
 	m.Index = sparse.New(m.Store, 0)
 	m.Service.OnChange(m.Index.Invalidate)
 
-	m.HTTP = httpapi.New(m.Service, m.Index, m.Blobs, httpapi.Config{
-		BaseURL:       m.URL,
-		DLPath:        cfg.CrateFiles.DLPath,
-		AuthRequired:  cfg.Server.AuthRequired,
-		PasswordLogin: rcfg.PasswordLogin,
-		OpenIDLogin:   cfg.OpenID != nil,
-		Ready:         m.ready,
-	}, m.Logger)
+	m.HTTP = httpapi.New(m.Service, m.Index, m.Blobs, m.httpConfig(rcfg), m.Logger)
 
 	web.New(m.Store, web.Config{
 		BaseURL:      m.URL,
@@ -232,7 +234,10 @@ func (m *Main) Open(ctx context.Context) (err error) {
 			// cannot serve its index over plain git HTTP.
 			m.Logger.Warn("auth_required is on: the git index is pushed to remote_url but not served at /git/index")
 		} else {
-			m.HTTP.Mux().Handle("/git/index/", http.StripPrefix("/git/index", m.Git.Handler()))
+			// A full clone has no size bound: write_timeout bounds each
+			// write instead of the whole answer.
+			m.HTTP.Mux().Handle("/git/index/", httpapi.ProgressDeadline(
+				http.StripPrefix("/git/index", m.Git.Handler()), cfg.Server.WriteTimeout))
 		}
 	}
 	if cfg.Mirror != nil {
@@ -240,13 +245,84 @@ func (m *Main) Open(ctx context.Context) (err error) {
 			return err
 		}
 	}
-	m.server = &http.Server{
-		Handler:           m.HTTP.Handler(),
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       120 * time.Second,
+	if cfg.Server.MetricsAddress != "" {
+		if m.metricsLn, err = net.Listen("tcp", cfg.Server.MetricsAddress); err != nil {
+			return fmt.Errorf("server_config.metrics_address: %w", err)
+		}
+		m.metricsServer = m.newServer(m.HTTP.MetricsHandler())
+	}
+	m.server = m.newServer(m.HTTP.Handler())
+	return nil
+}
+
+// newServer applies [server_config]'s timeouts. read_timeout bounds a whole
+// request, body included, so that a client that declares a body and stalls
+// is cut off; write_timeout bounds the answer (see ProgressDeadline for the
+// git index); an idle keep-alive connection is closed after idleTimeout.
+func (m *Main) newServer(h http.Handler) *http.Server {
+	s := m.Config.Server
+	header := headerTimeout
+	if s.ReadTimeout > 0 && s.ReadTimeout < header {
+		header = s.ReadTimeout
+	}
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: header,
+		ReadTimeout:       s.ReadTimeout,
+		WriteTimeout:      s.WriteTimeout,
+		IdleTimeout:       idleTimeout,
 		ErrorLog:          slog.NewLogLogger(m.Logger.Handler(), slog.LevelDebug),
 	}
-	return nil
+}
+
+const (
+	// headerTimeout bounds the request line and headers, which a client
+	// sends at once.
+	headerTimeout = 10 * time.Second
+	// idleTimeout closes keep-alive connections nobody uses; nginx keeps
+	// its own for 60 s (deploy/nginx.conf).
+	idleTimeout = 120 * time.Second
+)
+
+// httpConfig derives the HTTP layer's settings from the configuration.
+func (m *Main) httpConfig(rcfg registry.Config) httpapi.Config {
+	cfg := m.Config
+	s := cfg.Server
+	var proxies []netip.Prefix
+	for _, p := range s.TrustedProxies {
+		if pr, err := config.ParsePrefix(p); err == nil { // validated at load
+			proxies = append(proxies, pr)
+		}
+	}
+	return httpapi.Config{
+		BaseURL:       m.URL,
+		DLPath:        cfg.CrateFiles.DLPath,
+		AuthRequired:  s.AuthRequired,
+		PasswordLogin: rcfg.PasswordLogin,
+		OpenIDLogin:   cfg.OpenID != nil,
+		Checks: []httpapi.ReadyCheck{
+			{Name: "metadata_store", Check: m.Store.Ping},
+			// Index reads and logins need no blob: a slow object store
+			// degrades downloads and publishes but keeps the replica in.
+			{Name: "blob_store", Check: m.Blobs.Ping, Degrades: true},
+		},
+		ReadTimeout:      s.ReadTimeout,
+		MetricsToken:     s.MetricsToken,
+		MetricsElsewhere: s.MetricsAddress != "",
+		TrustedProxies:   proxies,
+		LoginRateLimit:   s.LoginRateLimit,
+		TokenRateLimit:   s.TokenRateLimit,
+		PublishRateLimit: s.PublishRateLimit,
+	}
+}
+
+// MetricsURL is the URL of /metrics on metrics_address, "" when it is not
+// set; known once Open has run.
+func (m *Main) MetricsURL() string {
+	if m.metricsLn == nil {
+		return ""
+	}
+	return "http://" + m.metricsLn.Addr().String() + "/metrics"
 }
 
 // Run opens crated and serves until ctx ends.
@@ -279,6 +355,15 @@ func (m *Main) Start() {
 			m.Logger.Error("server stopped", "err", err)
 		}
 	}()
+	if m.metricsServer != nil {
+		m.wg.Add(1)
+		go func() {
+			defer m.wg.Done()
+			if err := m.metricsServer.Serve(m.metricsLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				m.Logger.Error("metrics server stopped", "err", err)
+			}
+		}()
+	}
 	go func() {
 		defer m.wg.Done()
 		m.background(ctx)
@@ -299,6 +384,11 @@ func (m *Main) Start() {
 		}()
 	}
 	m.Logger.Info("crated is serving", "url", m.URL, "index", "sparse+"+m.URL+"/index/")
+	if m.metricsLn != nil {
+		m.Logger.Info("metrics are served on their own listener", "url", m.MetricsURL())
+	} else if m.Config.Server.AuthRequired && m.Config.Server.MetricsToken == "" {
+		m.Logger.Warn("auth_required is on and neither server_config.metrics_address nor metrics_token is set: /metrics is not served")
+	}
 }
 
 // background flushes download counts periodically.
@@ -317,16 +407,6 @@ func (m *Main) background(ctx context.Context) {
 	}
 }
 
-func (m *Main) ready(ctx context.Context) error {
-	if err := m.Store.Ping(ctx); err != nil {
-		return fmt.Errorf("metadata store: %w", err)
-	}
-	if err := m.Blobs.Ping(ctx); err != nil {
-		return fmt.Errorf("blob store: %w", err)
-	}
-	return nil
-}
-
 // Close stops serving, flushes counters and closes the stores.
 func (m *Main) Close() error {
 	var errs []error
@@ -340,6 +420,17 @@ func (m *Main) Close() error {
 	} else if m.ln != nil {
 		m.ln.Close()
 	}
+	if m.metricsServer != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		if err := m.metricsServer.Shutdown(ctx); err != nil {
+			errs = append(errs, err)
+		}
+		cancel()
+		m.metricsServer = nil
+	} else if m.metricsLn != nil {
+		m.metricsLn.Close()
+	}
+	m.metricsLn = nil
 	if m.cancel != nil {
 		m.cancel()
 		m.wg.Wait()

@@ -21,6 +21,7 @@ import (
 
 	"github.com/crated/crated/bench/synth"
 	"github.com/crated/crated/cargo"
+	"github.com/crated/crated/config"
 	"github.com/crated/crated/internal/testenv"
 )
 
@@ -36,7 +37,8 @@ type fixture struct {
 func newFixture(tb testing.TB, crates, versions int) *fixture {
 	tb.Helper()
 	f := &fixture{
-		srv:    testenv.StartCrated(tb),
+		// Benchmarks publish far faster than any team: no publish limit.
+		srv:    testenv.StartCrated(tb, func(c *config.Config) { c.Server.PublishRateLimit = 0 }),
 		client: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64, DisableCompression: true}},
 	}
 	f.token = f.srv.AddUser("bench")

@@ -243,6 +243,8 @@ write_configs() {
 [server_config]
 address = "127.0.0.1"
 port = $EMB_PORT
+# Benchmarks publish far faster than any team: no publish limit.
+publish_rate_limit = 0
 
 [db_config]
 db_dir_path = "$WORK/embedded/db"
@@ -256,6 +258,7 @@ EOF
 [server_config]
 address = "127.0.0.1"
 port = $2
+publish_rate_limit = 0
 # The load balancer's URL in a real deployment; the first replica here.
 base_url = "http://127.0.0.1:$R1_PORT"
 

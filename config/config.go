@@ -31,6 +31,15 @@ const (
 	GiB int64 = 1 << 30
 )
 
+// Default rate limits, requests per minute per client address: far above
+// what a team does by hand or a CI publishing a large workspace does, far
+// below what a password-guessing or row-filling script does.
+const (
+	DefaultLoginRateLimit   = 60
+	DefaultTokenRateLimit   = 60
+	DefaultPublishRateLimit = 600
+)
+
 // Config is the whole configuration of a crated server. Sections that enable
 // an optional feature are pointers and nil when the feature is off.
 type Config struct {
@@ -76,6 +85,24 @@ type ServerConfig struct {
 	// ReadTimeout and WriteTimeout bound one HTTP request; 0 means no limit.
 	ReadTimeout  time.Duration `toml:"read_timeout"`
 	WriteTimeout time.Duration `toml:"write_timeout"`
+	// LogFormat is "text" (logfmt-like key=value) or "json".
+	LogFormat string `toml:"log_format"`
+	// MetricsAddress ("host:port") serves /metrics on a listener of its own,
+	// and then only there; "" serves it on the main listener.
+	MetricsAddress string `toml:"metrics_address"`
+	// MetricsToken, when set, is the bearer token /metrics requires. Secret.
+	MetricsToken     string `toml:"metrics_token"`
+	MetricsTokenFile string `toml:"metrics_token_file"`
+	// TrustedProxies are the CIDRs (or single addresses) of the reverse
+	// proxies whose X-Forwarded-For names the client, for rate limits and
+	// logs.
+	TrustedProxies []string `toml:"trusted_proxies"`
+	// LoginRateLimit, TokenRateLimit and PublishRateLimit are requests per
+	// minute per client address (and per user for publishes), with a burst
+	// of the same size; 0 turns the limit off.
+	LoginRateLimit   int `toml:"login_rate_limit"`
+	TokenRateLimit   int `toml:"token_rate_limit"`
+	PublishRateLimit int `toml:"publish_rate_limit"`
 }
 
 // DBConfig is [db_config]: where metadata lives.
@@ -232,12 +259,16 @@ func Default() *Config {
 func newConfig(fromFile bool) *Config {
 	c := &Config{
 		Server: ServerConfig{
-			Address:         "127.0.0.1",
-			Port:            8000,
-			MaxCrateSize:    10 * MiB,
-			MaxMetadataSize: 1 * MiB,
-			ReadTimeout:     5 * time.Minute,
-			WriteTimeout:    5 * time.Minute,
+			Address:          "127.0.0.1",
+			Port:             8000,
+			MaxCrateSize:     10 * MiB,
+			MaxMetadataSize:  1 * MiB,
+			ReadTimeout:      5 * time.Minute,
+			WriteTimeout:     5 * time.Minute,
+			LogFormat:        "text",
+			LoginRateLimit:   DefaultLoginRateLimit,
+			TokenRateLimit:   DefaultTokenRateLimit,
+			PublishRateLimit: DefaultPublishRateLimit,
 		},
 		DB: DBConfig{
 			DBDirPath: "crated-data/db",

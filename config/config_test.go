@@ -59,13 +59,17 @@ func eq(t *testing.T, what string, got, want any) {
 func TestDefault(t *testing.T) {
 	want := Config{
 		Server: ServerConfig{
-			Address:         "127.0.0.1",
-			Port:            8000,
-			BaseURL:         "http://127.0.0.1:8000",
-			MaxCrateSize:    10 << 20,
-			MaxMetadataSize: 1 << 20,
-			ReadTimeout:     5 * time.Minute,
-			WriteTimeout:    5 * time.Minute,
+			Address:          "127.0.0.1",
+			Port:             8000,
+			BaseURL:          "http://127.0.0.1:8000",
+			MaxCrateSize:     10 << 20,
+			MaxMetadataSize:  1 << 20,
+			ReadTimeout:      5 * time.Minute,
+			WriteTimeout:     5 * time.Minute,
+			LogFormat:        "text",
+			LoginRateLimit:   60,
+			TokenRateLimit:   60,
+			PublishRateLimit: 600,
 		},
 		DB: DBConfig{DBDirPath: "crated-data/db"},
 		CrateFiles: CrateFilesConfig{
@@ -91,13 +95,17 @@ func TestLoadKtraFile(t *testing.T) {
 	c := mustLoad(t, "testdata/ktra.toml", nil, nil)
 	want := Config{
 		Server: ServerConfig{
-			Address:         "0.0.0.0",
-			Port:            8000,
-			BaseURL:         "http://127.0.0.1:8000",
-			MaxCrateSize:    10 << 20,
-			MaxMetadataSize: 1 << 20,
-			ReadTimeout:     5 * time.Minute,
-			WriteTimeout:    5 * time.Minute,
+			Address:          "0.0.0.0",
+			Port:             8000,
+			BaseURL:          "http://127.0.0.1:8000",
+			MaxCrateSize:     10 << 20,
+			MaxMetadataSize:  1 << 20,
+			ReadTimeout:      5 * time.Minute,
+			WriteTimeout:     5 * time.Minute,
+			LogFormat:        "text",
+			LoginRateLimit:   60,
+			TokenRateLimit:   60,
+			PublishRateLimit: 600,
 		},
 		DB: DBConfig{DBDirPath: "/var/lib/ktra/db", LoginPrefix: "ktra-secure-auth:"},
 		CrateFiles: CrateFilesConfig{

@@ -123,6 +123,15 @@ var keys = func() []*keyDef {
 	add(s, "max_metadata_size", kSize, func(c *Config) any { return &c.Server.MaxMetadataSize })
 	add(s, "read_timeout", kDuration, func(c *Config) any { return &c.Server.ReadTimeout })
 	add(s, "write_timeout", kDuration, func(c *Config) any { return &c.Server.WriteTimeout })
+	add(s, "log_format", kString, func(c *Config) any { return &c.Server.LogFormat })
+	add(s, "metrics_address", kString, func(c *Config) any { return &c.Server.MetricsAddress })
+	secret(s, "metrics_token",
+		func(c *Config) any { return &c.Server.MetricsToken },
+		func(c *Config) any { return &c.Server.MetricsTokenFile })
+	add(s, "trusted_proxies", kList, func(c *Config) any { return &c.Server.TrustedProxies })
+	add(s, "login_rate_limit", kInt, func(c *Config) any { return &c.Server.LoginRateLimit })
+	add(s, "token_rate_limit", kInt, func(c *Config) any { return &c.Server.TokenRateLimit })
+	add(s, "publish_rate_limit", kInt, func(c *Config) any { return &c.Server.PublishRateLimit })
 
 	s = secDB
 	add(s, "db_dir_path", kString, func(c *Config) any { return &c.DB.DBDirPath })

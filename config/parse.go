@@ -244,3 +244,22 @@ func editDistance(a, b string) int {
 	}
 	return prev[len(b)]
 }
+
+// ParsePrefix reads a trusted_proxies entry: a CIDR ("10.0.0.0/8") or a
+// single address, which means that address alone.
+func ParsePrefix(s string) (netip.Prefix, error) {
+	s = strings.TrimSpace(s)
+	if strings.Contains(s, "/") {
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			return netip.Prefix{}, err
+		}
+		return p.Masked(), nil
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return netip.Prefix{}, err
+	}
+	a = a.Unmap()
+	return netip.PrefixFrom(a, a.BitLen()), nil
+}

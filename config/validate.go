@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"net"
 	"net/url"
 	"path"
 	"strings"
@@ -81,6 +82,31 @@ func (c *Config) validateServer(v *validator) {
 	}
 	if s.WriteTimeout < 0 {
 		v.fail("server_config.write_timeout", "must not be negative, got %s", s.WriteTimeout)
+	}
+	if s.LogFormat != "text" && s.LogFormat != "json" {
+		v.fail("server_config.log_format", "%q is not a log format: use \"text\" or \"json\"", s.LogFormat)
+	}
+	if s.MetricsAddress != "" {
+		if _, port, err := net.SplitHostPort(s.MetricsAddress); err != nil || port == "" {
+			v.fail("server_config.metrics_address", "%q is not host:port, such as \"127.0.0.1:9100\" or \":9100\"", s.MetricsAddress)
+		}
+	}
+	for _, p := range s.TrustedProxies {
+		if _, err := ParsePrefix(p); err != nil {
+			v.fail("server_config.trusted_proxies", "%q is not a CIDR such as \"10.0.0.0/8\" or an IP address", p)
+		}
+	}
+	for _, l := range []struct {
+		key string
+		n   int
+	}{
+		{"server_config.login_rate_limit", s.LoginRateLimit},
+		{"server_config.token_rate_limit", s.TokenRateLimit},
+		{"server_config.publish_rate_limit", s.PublishRateLimit},
+	} {
+		if l.n < 0 {
+			v.fail(l.key, "must be a number of requests per minute, or 0 for no limit; got %d", l.n)
+		}
 	}
 }
 

@@ -432,15 +432,22 @@ func version(t *testing.T, srv *testenv.Crated, name, vers string) *crated.Versi
 	return v
 }
 
-// TestReplicaReadiness: /readyz answers 503 once the replica's database or
-// bucket is gone, while /healthz (liveness) stays 200.
+// TestReplicaReadiness: /readyz answers 503 once the replica's database is
+// gone, and 200 "degraded" once its bucket is (the index and logins still
+// work: the replica stays in the balancer), while /healthz (liveness) stays
+// 200.
 func TestReplicaReadiness(t *testing.T) {
 	cl := newCluster(t)
-	ready := func(t *testing.T, srv *testenv.Crated, want int) {
+	ready := func(t *testing.T, srv *testenv.Crated, want int, says ...string) {
 		t.Helper()
 		code, body, _ := do(t, "GET", srv.URL+"/readyz", "", nil)
 		if code != want {
 			t.Errorf("/readyz: %d %s, want %d", code, body, want)
+		}
+		for _, s := range says {
+			if !strings.Contains(string(body), s) {
+				t.Errorf("/readyz: %s, want it to say %s", body, s)
+			}
 		}
 		if code, _, _ := do(t, "GET", srv.URL+"/healthz", "", nil); code != 200 {
 			t.Errorf("/healthz: %d, want 200", code)
@@ -462,7 +469,10 @@ func TestReplicaReadiness(t *testing.T) {
 		if err := testenv.RemoveBucket(testenv.S3Client(t), bucket); err != nil {
 			t.Fatal(err)
 		}
-		ready(t, srv, 503)
+		ready(t, srv, 200, `"status":"degraded"`, `"blob_store":"failed"`)
+		if code, body, _ := do(t, "GET", srv.URL+"/index/config.json", "", nil); code != 200 {
+			t.Errorf("index without a bucket: %d %s", code, body)
+		}
 	})
 }
 

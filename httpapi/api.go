@@ -2,8 +2,10 @@ package httpapi
 
 import (
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
+	"os"
 	"strconv"
 
 	"github.com/crated/crated"
@@ -13,15 +15,18 @@ import (
 const maxJSONBody = 64 << 10
 
 // decodeJSON reads a bounded JSON body into v.
-func decodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
+func (s *Server) decodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
+	s.limitBodyTime(w)
 	body := http.MaxBytesReader(w, r.Body, maxJSONBody)
 	dec := json.NewDecoder(body)
 	if err := dec.Decode(v); err != nil {
 		if err == io.EOF {
 			return crated.Errorf(crated.EINVALID, "request body is empty: expected JSON")
 		}
-		if Status(err) == http.StatusRequestEntityTooLarge {
-			return err
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) || errors.Is(err, os.ErrDeadlineExceeded) {
+			// The body itself failed: too large, too slow.
+			return bodyError(err)
 		}
 		return crated.Errorf(crated.EINVALID, "request body is not valid JSON: %v", err)
 	}
@@ -36,11 +41,22 @@ func (s *Server) handlePublish(w http.ResponseWriter, r *http.Request, u *crated
 		// never sends the body.
 		return crated.Errorf(crated.ETOOLARGE, "max upload size is: %d", lim.MaxCrate)
 	}
-	res, err := s.svc.Publish(r.Context(), u, http.MaxBytesReader(w, r.Body, max))
+	if err := s.limitPublish(r, u); err != nil {
+		return err
+	}
+	// The whole body is received before the publish reads it, and kept in
+	// memory only up to spoolMemory: a slow or stalled upload costs a file
+	// until read_timeout cuts it, not 10 MiB of heap.
+	body, err := spool(http.MaxBytesReader(w, r.Body, max), s.cfg.SpoolDir)
 	if err != nil {
 		return err
 	}
-	s.log.Info("published", "crate", res.Crate, "version", res.Version, "user", u.Login)
+	defer body.Close()
+	res, err := s.svc.Publish(r.Context(), u, body)
+	if err != nil {
+		return err
+	}
+	s.log.InfoContext(r.Context(), "published", "crate", res.Crate, "version", res.Version, "user", u.Login)
 	writeJSON(w, http.StatusOK, res)
 	return nil
 }
@@ -60,7 +76,7 @@ func (s *Server) handleYank(yank bool) authedFunc {
 		if !yank {
 			action = "unyanked"
 		}
-		s.log.Info(action, "crate", name, "version", vers, "user", u.Login)
+		s.log.InfoContext(r.Context(), action, "crate", name, "version", vers, "user", u.Login)
 		writeJSON(w, http.StatusOK, okResponse{OK: true})
 		return nil
 	}
@@ -95,7 +111,7 @@ func (s *Server) handleOwnersChange(add bool) authedFunc {
 			Users  []string `json:"users"`
 			Owners []string `json:"owners"` // crates.io accepts this key too
 		}
-		if err := decodeJSON(w, r, &body); err != nil {
+		if err := s.decodeJSON(w, r, &body); err != nil {
 			return err
 		}
 		logins := append(body.Users, body.Owners...)
@@ -109,7 +125,7 @@ func (s *Server) handleOwnersChange(add bool) authedFunc {
 		if err != nil {
 			return err
 		}
-		s.log.Info("owners changed", "crate", r.PathValue("name"), "add", add, "logins", logins, "user", u.Login)
+		s.log.InfoContext(r.Context(), "owners changed", "crate", r.PathValue("name"), "add", add, "logins", logins, "user", u.Login)
 		writeJSON(w, http.StatusOK, okResponse{OK: true, Msg: msg})
 		return nil
 	}
@@ -187,14 +203,14 @@ func (s *Server) handleNewUser(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	var body passwordBody
-	if err := decodeJSON(w, r, &body); err != nil {
+	if err := s.decodeJSON(w, r, &body); err != nil {
 		return err
 	}
 	token, err := s.svc.Register(r.Context(), r.PathValue("name"), body.Password)
 	if err != nil {
 		return err
 	}
-	s.log.Info("user registered", "user", r.PathValue("name"))
+	s.log.InfoContext(r.Context(), "user registered", "user", r.PathValue("name"))
 	writeToken(w, token)
 	return nil
 }
@@ -204,7 +220,7 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	var body passwordBody
-	if err := decodeJSON(w, r, &body); err != nil {
+	if err := s.decodeJSON(w, r, &body); err != nil {
 		return err
 	}
 	token, err := s.svc.PasswordLogin(r.Context(), r.PathValue("name"), body.Password)
@@ -223,7 +239,7 @@ func (s *Server) handleChangePassword(w http.ResponseWriter, r *http.Request) er
 		Old string `json:"old_password"`
 		New string `json:"new_password"`
 	}
-	if err := decodeJSON(w, r, &body); err != nil {
+	if err := s.decodeJSON(w, r, &body); err != nil {
 		return err
 	}
 	token, err := s.svc.ChangePassword(r.Context(), r.PathValue("name"), body.Old, body.New)
@@ -237,4 +253,14 @@ func (s *Server) handleChangePassword(w http.ResponseWriter, r *http.Request) er
 func writeToken(w http.ResponseWriter, token string) {
 	w.Header().Set("Cache-Control", "no-store")
 	writeJSON(w, http.StatusOK, tokenResponse{Token: token})
+}
+
+// limitPublish applies publish_rate_limit per client address and per user:
+// a token used from many machines shares one budget.
+func (s *Server) limitPublish(r *http.Request, u *crated.User) error {
+	l := s.limits.publish
+	if err := limited(l, clientKey(s.clientAddr(r)), "publishes from your address"); err != nil {
+		return err
+	}
+	return limited(l, "user:"+strconv.FormatInt(u.ID, 10), "publishes by "+u.Login)
 }

@@ -10,7 +10,7 @@ import (
 
 // handleDownload serves a .crate file. Files are immutable (content-addressed
 // by their checksum), so the ETag is the checksum and caches may keep them
-// for a year. Yanked versions stay downloadable: lockfiles still need them.
+// for a year (only private caches on a private registry: privateCaching). Yanked versions stay downloadable: lockfiles still need them.
 func (s *Server) handleDownload(w http.ResponseWriter, r *http.Request) error {
 	name, vers := r.PathValue("name"), r.PathValue("version")
 	f, err := s.index.Lookup(r.Context(), strings.ToLower(name))
@@ -37,7 +37,7 @@ func (s *Server) handleDownload(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		if crated.IsCode(err, crated.ENOTFOUND) {
 			// The store says the version exists: a missing file is our fault.
-			s.log.Error("crate file missing from blob store", "crate", f.Name, "version", vers, "cksum", ref.Cksum)
+			s.log.ErrorContext(r.Context(), "crate file missing from blob store", "crate", f.Name, "version", vers, "cksum", ref.Cksum)
 			return crated.Errorf(crated.EINTERNAL, "crate file is missing")
 		}
 		return err

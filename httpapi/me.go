@@ -57,6 +57,7 @@ func (s *Server) handleMePage(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) handleMeLogin(w http.ResponseWriter, r *http.Request) error {
+	s.limitBodyTime(w)
 	r.Body = http.MaxBytesReader(w, r.Body, maxJSONBody)
 	if err := r.ParseForm(); err != nil {
 		s.renderMe(w, http.StatusBadRequest, mePageData{Error: "The form could not be read."})
@@ -66,7 +67,7 @@ func (s *Server) handleMeLogin(w http.ResponseWriter, r *http.Request) error {
 	token, err := s.svc.PasswordLogin(r.Context(), name, r.PostForm.Get("password"))
 	if err != nil {
 		if Status(err) >= 500 {
-			s.log.Error("login failed", "err", err)
+			s.log.ErrorContext(r.Context(), "login failed", "err", err)
 		}
 		s.renderMe(w, Status(err), mePageData{Name: name, Error: crated.ErrorMessage(err)})
 		return nil

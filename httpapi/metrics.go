@@ -1,11 +1,14 @@
 package httpapi
 
 import (
+	"crypto/subtle"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
+	"github.com/crated/crated"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -79,4 +82,41 @@ func (m *metrics) observe(r *http.Request, status int, took time.Duration) {
 
 func (m *metrics) handler() http.Handler {
 	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
+}
+
+// MetricsHandler serves /metrics on a listener of its own
+// (metrics_address), behind metrics_token when it is set.
+func (s *Server) MetricsHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", s.metricsGuard(false))
+	mux.HandleFunc("/", s.handle(func(w http.ResponseWriter, r *http.Request) error {
+		return crated.Errorf(crated.ENOTFOUND, "this listener serves only /metrics")
+	}))
+	return chain(mux, s.recoverPanics, securityHeaders)
+}
+
+// metricsGuard decides who reads the metrics. They name routes, crate
+// counts and the process's state: on a private registry they are not
+// served anonymously on the main listener.
+func (s *Server) metricsGuard(mainListener bool) http.Handler {
+	h := s.metrics.handler()
+	token := s.cfg.MetricsToken
+	return s.handle(func(w http.ResponseWriter, r *http.Request) error {
+		switch {
+		case mainListener && s.cfg.MetricsElsewhere:
+			return crated.Errorf(crated.ENOTFOUND, "metrics are served on server_config.metrics_address, not here")
+		case token != "":
+			got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+			if !ok {
+				return crated.Errorf(crated.EUNAUTHORIZED, "metrics need Authorization: Bearer with server_config.metrics_token")
+			}
+			if subtle.ConstantTimeCompare([]byte(got), []byte(token)) != 1 {
+				return crated.Errorf(crated.EFORBIDDEN, "wrong metrics token")
+			}
+		case mainListener && s.cfg.AuthRequired:
+			return crated.Errorf(crated.EFORBIDDEN, "metrics are not served anonymously on a private registry: set server_config.metrics_token or metrics_address")
+		}
+		h.ServeHTTP(w, r)
+		return nil
+	})
 }

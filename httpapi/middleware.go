@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"runtime/debug"
 	"strconv"
@@ -70,10 +71,13 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 		start := time.Now()
 		sw := &statusWriter{ResponseWriter: w}
 		id := r.Header.Get("X-Request-Id")
-		if id == "" || len(id) > 64 {
+		if !validRequestID(id) {
 			id = newRequestID()
 		}
 		sw.Header().Set("X-Request-Id", id)
+		// Every line logged with the request's context carries the id
+		// (LogHandler), whoever logs it.
+		r = r.WithContext(withRequestID(r.Context(), id))
 		next.ServeHTTP(sw, r)
 		took := time.Since(start)
 		s.metrics.observe(r, sw.status, took)
@@ -85,7 +89,6 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 			return
 		}
 		attrs := []slog.Attr{
-			slog.String("id", id),
 			slog.String("method", r.Method),
 			slog.String("path", r.URL.Path),
 			slog.Int("status", sw.status),
@@ -93,9 +96,9 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 			slog.Duration("took", took),
 			slog.String("remote", r.RemoteAddr),
 		}
-		// Behind a proxy the peer is the proxy; keep the client it names.
-		if fwd := r.Header.Get("X-Forwarded-For"); fwd != "" {
-			attrs = append(attrs, slog.String("forwarded_for", fwd))
+		// Behind a trusted proxy the peer is the proxy; name the client.
+		if c := s.clientAddr(r); c.IsValid() && c.String() != remoteHost(r) {
+			attrs = append(attrs, slog.String("client", c.String()))
 		}
 		s.log.LogAttrs(r.Context(), level, "http", attrs...)
 	})
@@ -112,6 +115,20 @@ var (
 	requestCounter atomic.Uint64
 )
 
+// validRequestID accepts a proxy's or client's id only when it is short and
+// plain, since it goes into every log line of the request.
+func validRequestID(id string) bool {
+	if id == "" || len(id) > 64 {
+		return false
+	}
+	for _, c := range []byte(id) {
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_' || c == '.' || c == ':') {
+			return false
+		}
+	}
+	return true
+}
+
 func newRequestID() string {
 	return requestPrefix + strconv.FormatUint(requestCounter.Add(1), 36)
 }
@@ -125,7 +142,7 @@ func (s *Server) recoverPanics(next http.Handler) http.Handler {
 				if v == http.ErrAbortHandler {
 					panic(v)
 				}
-				s.log.Error("panic in handler", "panic", v, "stack", string(debug.Stack()))
+				s.log.ErrorContext(r.Context(), "panic in handler", "panic", v, "stack", string(debug.Stack()))
 				s.writeError(w, r, crated.Errorf(crated.EINTERNAL, "internal error"))
 			}
 		}()
@@ -141,4 +158,13 @@ func securityHeaders(next http.Handler) http.Handler {
 		h["X-Frame-Options"] = []string{"DENY"}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// remoteHost is the host part of the connection's address.
+func remoteHost(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
 }

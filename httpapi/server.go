@@ -5,9 +5,9 @@
 package httpapi
 
 import (
-	"context"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"strings"
 	"sync"
 	"time"
@@ -29,8 +29,27 @@ type Config struct {
 	PasswordLogin bool
 	// OpenIDLogin means /me and /replace_token belong to the OpenID login.
 	OpenIDLogin bool
-	// Ready reports whether the backends are reachable, for /readyz.
-	Ready func(ctx context.Context) error
+	// Checks are what /readyz looks at.
+	Checks []ReadyCheck
+
+	// ReadTimeout is the server's read_timeout (0: none); small bodies get
+	// a shorter deadline than a long one.
+	ReadTimeout time.Duration
+	// SpoolDir holds publish bodies larger than spoolMemory while they
+	// arrive; "" is the system's temporary directory.
+	SpoolDir string
+
+	// MetricsToken, when set, is the bearer token /metrics needs.
+	MetricsToken string
+	// MetricsElsewhere means /metrics is served on a listener of its own
+	// (MetricsHandler): the main one answers 404.
+	MetricsElsewhere bool
+
+	// TrustedProxies are the proxies whose X-Forwarded-For is believed.
+	TrustedProxies []netip.Prefix
+	// Rate limits, requests per minute per client (0: none): password
+	// logins, token and pending-login creation, publishes (also per user).
+	LoginRateLimit, TokenRateLimit, PublishRateLimit int
 }
 
 // Server is the HTTP API.
@@ -46,6 +65,7 @@ type Server struct {
 	configETag string
 
 	metrics *metrics
+	limits  limits
 
 	dlMu      sync.Mutex
 	downloads map[int64]int64
@@ -56,12 +76,18 @@ func New(svc *registry.Service, index *sparse.Index, blobs crated.BlobStore, cfg
 	if log == nil {
 		log = slog.Default()
 	}
+	log = slog.New(LogHandler(log.Handler()))
 	if len(cfg.DLPath) == 0 {
 		cfg.DLPath = []string{"dl"}
 	}
 	s := &Server{svc: svc, index: index, blobs: blobs, cfg: cfg, log: log, mux: http.NewServeMux(), downloads: map[int64]int64{}}
 	s.configJSON, s.configETag = renderConfig(cfg)
 	s.metrics = newMetrics(s)
+	s.limits = limits{
+		login:   newLimiter(cfg.LoginRateLimit),
+		token:   newLimiter(cfg.TokenRateLimit),
+		publish: newLimiter(cfg.PublishRateLimit),
+	}
 	s.routes()
 	return s
 }
@@ -71,7 +97,12 @@ func (s *Server) Mux() *http.ServeMux { return s.mux }
 
 // Handler returns the root handler with middleware.
 func (s *Server) Handler() http.Handler {
-	return chain(s.mux, s.recoverPanics, s.logRequests, securityHeaders)
+	ms := []Middleware{s.recoverPanics, s.logRequests, securityHeaders}
+	if s.cfg.AuthRequired {
+		ms = append(ms, privateCaching)
+	}
+	ms = append(ms, s.crossOrigin, s.rateLimit)
+	return chain(s.mux, ms...)
 }
 
 // handlerFunc is a handler that returns its error for one adapter to render.
@@ -149,22 +180,9 @@ func (s *Server) routes() {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
 	m.HandleFunc("GET /readyz", s.handle(s.handleReady))
-	m.Handle("GET /metrics", s.metrics.handler())
+	m.Handle("GET /metrics", s.metricsGuard(true))
 	// Anything else gets cargo's error body too, not net/http's text.
 	m.HandleFunc("/", s.handle(func(w http.ResponseWriter, r *http.Request) error {
 		return crated.Errorf(crated.ENOTFOUND, "not found: %s %s", r.Method, r.URL.Path)
 	}))
-}
-
-func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) error {
-	if s.cfg.Ready != nil {
-		ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
-		defer cancel()
-		if err := s.cfg.Ready(ctx); err != nil {
-			s.log.Warn("not ready", "err", err)
-			return crated.Errorf(crated.EUNAVAILABLE, "not ready: a backend is unreachable")
-		}
-	}
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
-	return nil
 }

@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/crated/crated"
 	"github.com/crated/crated/blob/fs"
@@ -30,9 +31,10 @@ var update = flag.Bool("update", false, "rewrite golden files")
 
 type env struct {
 	*httptest.Server
-	svc   *registry.Service
-	store *sqlite.Store
-	ready error
+	svc       *registry.Service
+	store     *sqlite.Store
+	ready     error
+	blobReady error
 }
 
 func newEnv(t *testing.T, cfg httpapi.Config, rcfg registry.Config) *env {
@@ -55,7 +57,12 @@ func newEnv(t *testing.T, cfg httpapi.Config, rcfg registry.Config) *env {
 	e.svc = registry.New(st, blobs, rcfg)
 	ix := sparse.New(st, 0)
 	e.svc.OnChange(ix.Invalidate)
-	cfg.Ready = func(ctx context.Context) error { return e.ready }
+	if cfg.Checks == nil {
+		cfg.Checks = []httpapi.ReadyCheck{
+			{Name: "metadata_store", Check: func(ctx context.Context) error { return e.ready }},
+			{Name: "blob_store", Check: func(ctx context.Context) error { return e.blobReady }, Degrades: true},
+		}
+	}
 	e.Server = httptest.NewServer(httpapi.New(e.svc, ix, blobs, cfg, nil).Handler())
 	t.Cleanup(e.Close)
 	return e
@@ -211,6 +218,43 @@ func TestReadyz(t *testing.T) {
 	}
 	if r := e.do(t, "GET", "/healthz", "", nil); r.StatusCode != 200 {
 		t.Errorf("healthz: %d", r.StatusCode)
+	}
+	// A failing object store degrades the replica but keeps it in the
+	// balancer: index reads do not need it.
+	e.ready, e.blobReady = nil, errors.New("bucket slow")
+	r = e.do(t, "GET", "/readyz", "", nil)
+	if b := readAll(t, r); r.StatusCode != 200 || !strings.Contains(string(b), `"degraded"`) || !strings.Contains(string(b), `"blob_store":"failed"`) {
+		t.Errorf("readyz with a failing blob store: %d %s", r.StatusCode, b)
+	}
+}
+
+// A check that hangs, ignoring its context, does not hang /readyz: each
+// check has a deadline, and a required one that misses it answers 503.
+func TestReadyzBoundsEachCheck(t *testing.T) {
+	hang := make(chan struct{})
+	t.Cleanup(func() { close(hang) })
+	wait := func(context.Context) error { <-hang; return nil }
+	e := newEnv(t, httpapi.Config{Checks: []httpapi.ReadyCheck{
+		{Name: "metadata_store", Check: func(context.Context) error { return nil }},
+		{Name: "blob_store", Check: wait, Degrades: true},
+	}}, registry.Config{})
+	client := &http.Client{Timeout: 60 * time.Second}
+	resp, err := client.Get(e.URL + "/readyz")
+	if err != nil {
+		t.Fatalf("readyz with a hanging blob store check did not answer: %v", err)
+	}
+	b := readAll(t, resp)
+	if resp.StatusCode != 200 || !strings.Contains(string(b), `"blob_store":"failed"`) {
+		t.Errorf("readyz with a hanging blob store: %d %s", resp.StatusCode, b)
+	}
+
+	e = newEnv(t, httpapi.Config{Checks: []httpapi.ReadyCheck{{Name: "metadata_store", Check: wait}}}, registry.Config{})
+	resp, err = client.Get(e.URL + "/readyz")
+	if err != nil {
+		t.Fatalf("readyz with a hanging store check did not answer: %v", err)
+	}
+	if b := readAll(t, resp); resp.StatusCode != 503 || !strings.Contains(string(b), "metadata_store") {
+		t.Errorf("readyz with a hanging store: %d %s", resp.StatusCode, b)
 	}
 }
 

@@ -160,7 +160,6 @@ func (cl *cmdLine) main(stderr io.Writer) (*app.Main, error) {
 	if err := level.UnmarshalText([]byte(cl.logLevel)); err != nil {
 		return nil, cl.spec.usageError("-log-level: %v", err)
 	}
-	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 	file, how, err := config.Locate(cl.flags, os.Environ())
 	if err != nil {
 		return nil, err
@@ -169,6 +168,7 @@ func (cl *cmdLine) main(stderr io.Writer) (*app.Main, error) {
 	if err != nil {
 		return nil, err
 	}
+	logger := app.NewLogger(stderr, cfg.Server.LogFormat, level)
 	if file != "" {
 		logger.Debug("configuration file", "file", file, "how", how)
 	}
