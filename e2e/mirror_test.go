@@ -299,6 +299,7 @@ func TestMirrorHTTP(t *testing.T) {
 
 	srv := testenv.StartCrated(t, func(cfg *config.Config) {
 		cfg.Server.AuthRequired = true
+		cfg.Server.MetricsToken = "metrics-secret"
 		cfg.Mirror = &config.MirrorConfig{UpstreamIndex: upstream.URL + "/index/", IndexTTL: time.Minute,
 			ServeStaleOnError: true, UpstreamTimeout: 5 * time.Second, UpstreamConcurrency: 2}
 		cfg.CrateFiles.CacheDirPath = filepath.Join(filepath.Dir(cfg.DB.DBDirPath), "cache")
@@ -361,8 +362,9 @@ func TestMirrorHTTP(t *testing.T) {
 	if n := crateHits.Load(); n != 3 {
 		t.Errorf("upstream downloads: %d, want 3 (the genuine file fetched once)", n)
 	}
-	// Metrics name the outcome.
-	_, metrics, _ := getWith(t, srv.URL+"/metrics", nil)
+	// Metrics name the outcome (a private registry's /metrics needs the
+	// metrics token).
+	_, metrics, _ := getWith(t, srv.URL+"/metrics", map[string]string{"Authorization": "Bearer metrics-secret"})
 	if !strings.Contains(string(metrics), `crated_mirror_upstream_requests_total{kind="crate",outcome="checksum_mismatch"} 2`) {
 		t.Errorf("metrics lack the checksum mismatches:\n%s", grepLines(string(metrics), "crated_mirror"))
 	}
@@ -387,18 +389,25 @@ func TestMirrorUpstreamLimits(t *testing.T) {
 	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		total.Add(1)
 		n := inflight.Add(1)
-		defer inflight.Add(-1)
 		for {
 			m := maxInflight.Load()
 			if n <= m || maxInflight.CompareAndSwap(m, n) {
 				break
 			}
 		}
-		select {
-		case <-release:
-		case <-r.Context().Done():
+		if strings.Contains(r.URL.Path, "slow") {
+			select {
+			case <-release:
+			case <-r.Context().Done():
+			}
+			inflight.Add(-1)
 			return
 		}
+		// Leave the count before answering: once crated has the answer
+		// and frees its slot, this request no longer counts, so the
+		// maximum cannot include a request that is only finishing.
+		time.Sleep(50 * time.Millisecond)
+		inflight.Add(-1)
 		http.NotFound(w, r)
 	}))
 	defer upstream.Close()
@@ -416,6 +425,15 @@ func TestMirrorUpstreamLimits(t *testing.T) {
 	if n := total.Load(); n != 1 {
 		t.Fatalf("upstream requests for one timed-out file: %d, want 1 (a timeout is not retried)", n)
 	}
+
+	// The timed-out request ends at the upstream once crated has hung up.
+	for i := 0; inflight.Load() != 0; i++ {
+		if i == 500 {
+			t.Fatal("the timed-out upstream request never ended")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	maxInflight.Store(0)
 
 	// Six different files at once: never more than two upstream requests
 	// in flight.
