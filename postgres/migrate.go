@@ -71,6 +71,11 @@ func (s *Store) Migrate(ctx context.Context) (err error) {
 		if applied[name] {
 			continue
 		}
+		if check := migrationChecks[name]; check != nil {
+			if err := check(ctx, tx); err != nil {
+				return err
+			}
+		}
 		body, err := migrationFS.ReadFile(file)
 		if err != nil {
 			return err
@@ -98,4 +103,28 @@ func (s *Store) migrateError(err error) error {
 			configKey, s.listenConfig.User, s.listenConfig.Database, e.Message), err)
 	}
 	return err
+}
+
+// migrationChecks run before the migration they are named after, in its
+// transaction, to refuse with a clear message what its SQL would reject with
+// a bare constraint error.
+var migrationChecks = map[string]func(ctx context.Context, tx *tx) error{
+	"0002_logins.sql": checkLoginClashes,
+}
+
+// checkLoginClashes refuses a database whose logins differ only in ASCII case
+// or '-' versus '_': migration 0002 makes such logins unique.
+func checkLoginClashes(ctx context.Context, tx *tx) error {
+	groups, err := queryAll(ctx, tx, func(r scanner) (g string, err error) {
+		return g, r.Scan(&g)
+	}, `SELECT string_agg(login, ', ' ORDER BY login) FROM users
+		GROUP BY translate(login, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ-', 'abcdefghijklmnopqrstuvwxyz_')
+		HAVING count(*) > 1 ORDER BY 1`)
+	if err != nil {
+		return err
+	}
+	if len(groups) > 0 {
+		return crated.LoginClashes(groups)
+	}
+	return nil
 }

@@ -24,6 +24,8 @@ func scanToken(r scanner) (*crated.Token, error) {
 func (s *Store) ReplaceToken(ctx context.Context, t *crated.Token) (_ *crated.Token, err error) {
 	// The hash stays out of the error, even the internal one.
 	defer wrap(&err, "postgres.ReplaceToken(user %d)", t.UserID)
+	ctx, done := s.op(ctx)
+	defer done(&err)
 	tx, err := s.begin(ctx)
 	if err != nil {
 		return nil, err
@@ -65,6 +67,8 @@ func (s *Store) ReplaceToken(ctx context.Context, t *crated.Token) (_ *crated.To
 // TokenByHash finds a token by the hash of its string.
 func (s *Store) TokenByHash(ctx context.Context, hash string) (_ *crated.Token, err error) {
 	defer wrap(&err, "postgres.TokenByHash")
+	ctx, done := s.op(ctx)
+	defer done(&err)
 	t, err := scanToken(s.pool.QueryRow(ctx, `SELECT `+tokenColumns+` FROM tokens WHERE hash = $1`, hash))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, crated.Errorf(crated.ENOTFOUND, "no such token")
@@ -75,6 +79,8 @@ func (s *Store) TokenByHash(ctx context.Context, hash string) (_ *crated.Token, 
 // UserToken returns the user's token.
 func (s *Store) UserToken(ctx context.Context, userID int64) (_ *crated.Token, err error) {
 	defer wrap(&err, "postgres.UserToken(%d)", userID)
+	ctx, done := s.op(ctx)
+	defer done(&err)
 	t, err := scanToken(s.pool.QueryRow(ctx, `SELECT `+tokenColumns+` FROM tokens WHERE user_id = $1`, userID))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, crated.Errorf(crated.ENOTFOUND, "user %d has no token", userID)
@@ -85,6 +91,8 @@ func (s *Store) UserToken(ctx context.Context, userID int64) (_ *crated.Token, e
 // RevokeToken deletes the user's token, if there is one.
 func (s *Store) RevokeToken(ctx context.Context, userID int64) (err error) {
 	defer wrap(&err, "postgres.RevokeToken(%d)", userID)
+	ctx, done := s.op(ctx)
+	defer done(&err)
 	_, err = s.pool.Exec(ctx, `DELETE FROM tokens WHERE user_id = $1`, userID)
 	return err
 }
@@ -97,6 +105,8 @@ const staleLogins = time.Hour
 // expired long ago and were never completed.
 func (s *Store) PutLoginState(ctx context.Context, st *crated.LoginState) (err error) {
 	defer wrap(&err, "postgres.PutLoginState")
+	ctx, done := s.op(ctx)
+	defer done(&err)
 	tx, err := s.begin(ctx)
 	if err != nil {
 		return err
@@ -121,6 +131,8 @@ func (s *Store) PutLoginState(ctx context.Context, st *crated.LoginState) (err e
 // receive the same callback: only one of them gets the row.
 func (s *Store) TakeLoginState(ctx context.Context, key string, now time.Time) (_ *crated.LoginState, err error) {
 	defer wrap(&err, "postgres.TakeLoginState")
+	ctx, done := s.op(ctx)
+	defer done(&err)
 	st := crated.LoginState{Key: key}
 	err = s.pool.QueryRow(ctx, `DELETE FROM login_states WHERE key = $1
 		RETURNING nonce, pkce_verifier, kind, expires_at`, key).Scan(&st.Nonce, &st.PKCEVerifier, &st.Kind, &st.ExpiresAt)

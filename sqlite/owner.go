@@ -10,7 +10,7 @@ import (
 
 // Owners lists a crate's owners by login.
 func (s *Store) Owners(ctx context.Context, crateID int64) (_ []*crated.User, err error) {
-	defer crated.Wrap(&err, "sqlite.Owners(%d)", crateID)
+	defer wrap(&err, "sqlite.Owners(%d)", crateID)
 	us, err := queryAll(ctx, s.read, scanUser, `SELECT `+userColumns+` FROM users
 		WHERE id IN (SELECT user_id FROM crate_owners WHERE crate_id = ?) ORDER BY login`, crateID)
 	if err == nil && len(us) == 0 {
@@ -22,13 +22,13 @@ func (s *Store) Owners(ctx context.Context, crateID int64) (_ []*crated.User, er
 
 // IsOwner reports whether the user owns the crate.
 func (s *Store) IsOwner(ctx context.Context, crateID, userID int64) (_ bool, err error) {
-	defer crated.Wrap(&err, "sqlite.IsOwner(%d, %d)", crateID, userID)
+	defer wrap(&err, "sqlite.IsOwner(%d, %d)", crateID, userID)
 	return exists(ctx, s.read, `SELECT 1 FROM crate_owners WHERE crate_id = ? AND user_id = ?`, crateID, userID)
 }
 
 // CratesOwnedBy lists the crates a user owns, by canonical name.
 func (s *Store) CratesOwnedBy(ctx context.Context, userID int64) (_ []*crated.Crate, err error) {
-	defer crated.Wrap(&err, "sqlite.CratesOwnedBy(%d)", userID)
+	defer wrap(&err, "sqlite.CratesOwnedBy(%d)", userID)
 	return queryAll(ctx, s.read, scanCrate, `SELECT `+crateColumns+` FROM crates
 		WHERE id IN (SELECT crate_id FROM crate_owners WHERE user_id = ?) ORDER BY canon_name`, userID)
 }
@@ -69,7 +69,7 @@ func insertOwner(ctx context.Context, tx *writeTx, crateID, userID int64) error 
 // and records one audit entry per owner added. An unknown crate or user is
 // ENOTFOUND and adds nobody.
 func (s *Store) AddOwners(ctx context.Context, crateID int64, userIDs []int64, actorID int64) (err error) {
-	defer crated.Wrap(&err, "sqlite.AddOwners(%d)", crateID)
+	defer wrap(&err, "sqlite.AddOwners(%d)", crateID)
 	tx, err := s.begin(ctx)
 	if err != nil {
 		return err
@@ -104,7 +104,7 @@ func (s *Store) AddOwners(ctx context.Context, crateID int64, userIDs []int64, a
 // RemoveOwners removes owners of a crate and records one audit entry per
 // owner removed. Removing every owner is EINVALID and removes nobody.
 func (s *Store) RemoveOwners(ctx context.Context, crateID int64, userIDs []int64, actorID int64) (err error) {
-	defer crated.Wrap(&err, "sqlite.RemoveOwners(%d)", crateID)
+	defer wrap(&err, "sqlite.RemoveOwners(%d)", crateID)
 	tx, err := s.begin(ctx)
 	if err != nil {
 		return err
