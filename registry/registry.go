@@ -38,7 +38,7 @@ type Config struct {
 	LoginMaxFailures   int
 	LoginFailureWindow time.Duration
 	Now                func() time.Time
-	Logger *slog.Logger
+	Logger             *slog.Logger
 }
 
 // Service is the registry.
