@@ -76,6 +76,16 @@ type ServerConfig struct {
 	// ReadTimeout and WriteTimeout bound one HTTP request; 0 means no limit.
 	ReadTimeout  time.Duration `toml:"read_timeout"`
 	WriteTimeout time.Duration `toml:"write_timeout"`
+	// PasswordHashConcurrency bounds the argon2id password hashes (19 MiB
+	// each) computed at once; 0 means one per CPU. PasswordHashWait is how
+	// long a login queues for one before the answer is 503 with
+	// Retry-After.
+	PasswordHashConcurrency int           `toml:"password_hash_concurrency"`
+	PasswordHashWait        time.Duration `toml:"password_hash_wait"`
+	// LoginMaxFailures password guesses per user name are evaluated within
+	// LoginFailureWindow, counted in the database across replicas.
+	LoginMaxFailures   int           `toml:"login_max_failures"`
+	LoginFailureWindow time.Duration `toml:"login_failure_window"`
 }
 
 // DBConfig is [db_config]: where metadata lives.
@@ -93,6 +103,9 @@ type DBConfig struct {
 	// at start with a pointer to PostgreSQL and `crated import`.
 	RedisURL   string `toml:"redis_url"`
 	MongoDBURL string `toml:"mongodb_url"`
+	// QueryTimeout bounds each PostgreSQL operation, waiting for a pooled
+	// connection included; past it the request gets 503.
+	QueryTimeout time.Duration `toml:"query_timeout"`
 }
 
 // CrateFilesConfig is [crate_files_config]: where .crate files live and the
@@ -175,6 +188,9 @@ type OpenIDConfig struct {
 	TokenSealKeyFile string `toml:"token_seal_key_file"`
 	// AllowPasswordLogin keeps the password-user API on next to OpenID.
 	AllowPasswordLogin bool `toml:"allow_password_login"`
+	// HTTPTimeout bounds each call to the provider (discovery, token
+	// exchange, userinfo, signing keys).
+	HTTPTimeout time.Duration `toml:"http_timeout"`
 }
 
 // AllowedGroups returns the union of gitlab_authorized_groups and
@@ -232,9 +248,14 @@ func newConfig(fromFile bool) *Config {
 			MaxMetadataSize: 1 * MiB,
 			ReadTimeout:     5 * time.Minute,
 			WriteTimeout:    5 * time.Minute,
+
+			PasswordHashWait:   2 * time.Second,
+			LoginMaxFailures:   10,
+			LoginFailureWindow: 15 * time.Minute,
 		},
 		DB: DBConfig{
-			DBDirPath: "crated-data/db",
+			DBDirPath:    "crated-data/db",
+			QueryTimeout: 10 * time.Second,
 		},
 		CrateFiles: CrateFilesConfig{
 			DLDirPath:    "crated-data/crates",
@@ -275,6 +296,7 @@ func (c *Config) openID() *OpenIDConfig {
 		c.OpenID = &OpenIDConfig{
 			GroupsClaim:   "groups",
 			UsernameClaim: "nickname",
+			HTTPTimeout:   10 * time.Second,
 		}
 	}
 	return c.OpenID

@@ -66,8 +66,12 @@ func TestDefault(t *testing.T) {
 			MaxMetadataSize: 1 << 20,
 			ReadTimeout:     5 * time.Minute,
 			WriteTimeout:    5 * time.Minute,
+
+			PasswordHashWait:   2 * time.Second,
+			LoginMaxFailures:   10,
+			LoginFailureWindow: 15 * time.Minute,
 		},
-		DB: DBConfig{DBDirPath: "crated-data/db"},
+		DB: DBConfig{DBDirPath: "crated-data/db", QueryTimeout: 10 * time.Second},
 		CrateFiles: CrateFilesConfig{
 			DLDirPath:    "crated-data/crates",
 			DLPath:       []string{"dl"},
@@ -98,8 +102,12 @@ func TestLoadKtraFile(t *testing.T) {
 			MaxMetadataSize: 1 << 20,
 			ReadTimeout:     5 * time.Minute,
 			WriteTimeout:    5 * time.Minute,
+
+			PasswordHashWait:   2 * time.Second,
+			LoginMaxFailures:   10,
+			LoginFailureWindow: 15 * time.Minute,
 		},
-		DB: DBConfig{DBDirPath: "/var/lib/ktra/db", LoginPrefix: "ktra-secure-auth:"},
+		DB: DBConfig{DBDirPath: "/var/lib/ktra/db", LoginPrefix: "ktra-secure-auth:", QueryTimeout: 10 * time.Second},
 		CrateFiles: CrateFilesConfig{
 			DLDirPath:    "/var/lib/ktra/crates",
 			DLPath:       []string{"path", "to", "download"},
@@ -124,6 +132,7 @@ func TestLoadKtraFile(t *testing.T) {
 			GitlabAuthorizedUsers:  []string{"gagbo"},
 			GroupsClaim:            "groups",
 			UsernameClaim:          "nickname",
+			HTTPTimeout:            10 * time.Second,
 		},
 	}
 	got := comparable(c)
