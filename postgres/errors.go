@@ -77,15 +77,18 @@ const defaultQueryTimeout = 10 * time.Second
 // a deadline of the store's own as EUNAVAILABLE (the database did not answer
 // in time: try again), and leaves the caller's cancellation as it is.
 func (s *Store) op(parent context.Context) (context.Context, func(errp *error)) {
-	d := s.QueryTimeout
-	if d <= 0 {
-		d = defaultQueryTimeout
-	}
-	ctx, cancel := context.WithTimeout(parent, d)
+	ctx, cancel := context.WithTimeout(parent, s.queryTimeout())
 	return ctx, func(errp *error) {
 		cancel()
 		if *errp != nil && parent.Err() == nil && errors.Is(*errp, context.DeadlineExceeded) {
 			*errp = fmt.Errorf("%w (%w)", crated.Errorf(crated.EUNAVAILABLE, "%s", crated.MsgStoreUnreachable), *errp)
 		}
 	}
+}
+
+func (s *Store) queryTimeout() time.Duration {
+	if s.QueryTimeout <= 0 {
+		return defaultQueryTimeout
+	}
+	return s.QueryTimeout
 }
