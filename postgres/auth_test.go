@@ -1,6 +1,7 @@
 package postgres_test
 
 import (
+	"context"
 	"os"
 	"strings"
 	"testing"
@@ -112,5 +113,38 @@ func TestMigrationRefusesClashingLogins(t *testing.T) {
 	s := open(t, dbURL)
 	if err := s.CreateUser(t.Context(), &crated.User{Login: "ALICE"}); crated.ErrorCode(err) != crated.ECONFLICT {
 		t.Errorf("CreateUser(ALICE) after the upgrade = %v, want ECONFLICT", err)
+	}
+}
+
+// TestConnectionLossIsUnavailable: when the database server drops the
+// store's connections and refuses new ones, methods answer EUNAVAILABLE
+// (503, try again), not an internal error.
+func TestConnectionLossIsUnavailable(t *testing.T) {
+	dbURL := freshDatabase(t)
+	s := open(t, dbURL)
+	u := &crated.User{Login: "alice"}
+	if err := s.CreateUser(t.Context(), u); err != nil {
+		t.Fatal(err)
+	}
+	admin := adminConn(t, serverURL(t))
+	db := strings.TrimPrefix(dbURL[strings.LastIndex(dbURL, "/"):], "/")
+	if i := strings.IndexByte(db, '?'); i >= 0 {
+		db = db[:i]
+	}
+	for _, q := range []string{
+		`ALTER DATABASE ` + db + ` ALLOW_CONNECTIONS false`,
+		`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '` + db + `'`,
+	} {
+		if _, err := admin.Exec(t.Context(), q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	t.Cleanup(func() { admin.Exec(context.Background(), `ALTER DATABASE `+db+` ALLOW_CONNECTIONS true`) })
+	for range 3 { // a dead pooled connection, then failed reconnects
+		_, err := s.UserByID(t.Context(), u.ID)
+		if crated.ErrorCode(err) != crated.EUNAVAILABLE {
+			t.Errorf("UserByID without a database = %v (code %q), want EUNAVAILABLE", err, crated.ErrorCode(err))
+		}
+		storetest.CheckCode(t, "UserByID", err)
 	}
 }

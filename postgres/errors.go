@@ -33,7 +33,13 @@ func translate(err error) error {
 	}
 	var code string
 	var msg string
-	if e := pgError(err); e != nil {
+	var connect *pgconn.ConnectError
+	if errors.As(err, &connect) {
+		// A new pool connection failed, whatever the server said (too
+		// many clients, shutting down, not accepting connections): the
+		// URL was good at Open, so the database is unavailable for now.
+		code, msg = crated.EUNAVAILABLE, crated.MsgStoreUnreachable
+	} else if e := pgError(err); e != nil {
 		switch {
 		case e.Code == uniqueViolation:
 			code, msg = crated.ECONFLICT, crated.MsgStoreExists
