@@ -186,6 +186,7 @@ type Store interface {
 	// that `alice`, `Alice` and `ALICE` cannot be three users.
 	CreateUser(ctx context.Context, u *User) error
 	// UpdateUser writes Login, Name, Email, PasswordHash and Admin.
+	// ECONFLICT when the new login is another user's, as for CreateUser.
 	UpdateUser(ctx context.Context, u *User) error
 	UserByID(ctx context.Context, id int64) (*User, error)
 	UserByLogin(ctx context.Context, login string) (*User, error)

@@ -39,8 +39,8 @@ func newHashSlots(n int, wait time.Duration) *hashSlots {
 	return &hashSlots{slots: make(chan struct{}, n), wait: wait}
 }
 
-// errHashBusy is the answer when no slot frees up within the wait: 503 with
-// a Retry-After, which cargo honours.
+// busy is the answer when no slot frees up within the wait: 503 with a
+// Retry-After, which cargo honours.
 func (h *hashSlots) busy() error {
 	return crated.Retry(crated.EUNAVAILABLE, max(h.wait, time.Second),
 		"the server is busy checking other passwords; try again in a moment")
