@@ -58,3 +58,68 @@ func joinGroups(groups []string) string {
 	}
 	return out
 }
+
+// The errors below are the ones both stores report in the same situation,
+// built here once so that their codes and wording cannot drift apart.
+
+// CrateTaken is the ECONFLICT error for a new crate whose canonical name another crate has.
+func CrateTaken(name string) *Error {
+	return Errorf(ECONFLICT, "a crate named `%s` already exists", name)
+}
+
+// VersionTaken is the ECONFLICT error for a version whose VersKey the crate already has.
+func VersionTaken(vers string) *Error {
+	return Errorf(ECONFLICT, "crate version `%s` is already uploaded", vers)
+}
+
+// LoginStateTaken is the ECONFLICT error for a login state whose key exists.
+func LoginStateTaken() *Error { return Errorf(ECONFLICT, "this login is already pending") }
+
+// TokenTaken is the ECONFLICT error for a token hash another active token has.
+func TokenTaken() *Error { return Errorf(ECONFLICT, "this token is already in use") }
+
+// LastOwner is the EINVALID error for removing the last owners of a crate.
+func LastOwner(crate string) *Error {
+	return Errorf(EINVALID, "cannot remove every owner of crate `%s`: a crate must keep at least one owner", crate)
+}
+
+// BadAttemptLimits is the EINVALID error for ReserveLoginAttempt with a window or limit that is not positive.
+func BadAttemptLimits() *Error {
+	return Errorf(EINVALID, "the login attempt window and limit must be positive")
+}
+
+// CrateIDNotFound is the ENOTFOUND error for an unknown crate id.
+func CrateIDNotFound(id int64) *Error { return Errorf(ENOTFOUND, "crate %d does not exist", id) }
+
+// CrateNotFound is the ENOTFOUND error for an unknown crate name.
+func CrateNotFound(canon string) *Error { return Errorf(ENOTFOUND, "crate `%s` does not exist", canon) }
+
+// VersionNotFound is the ENOTFOUND error for an unknown version of a crate.
+func VersionNotFound(vers string) *Error {
+	return Errorf(ENOTFOUND, "crate version `%s` does not exist", vers)
+}
+
+// VersionIDNotFound is the ENOTFOUND error for an unknown version id.
+func VersionIDNotFound(id int64) *Error { return Errorf(ENOTFOUND, "version %d does not exist", id) }
+
+// TokenNotFound is the ENOTFOUND error for an unknown or revoked token hash.
+func TokenNotFound() *Error { return Errorf(ENOTFOUND, "no such token") }
+
+// IdentityNotFound is the ENOTFOUND error for an OpenID identity no user has; the subject, an opaque identifier of the provider, stays out of the message.
+func IdentityNotFound(issuer string) *Error {
+	return Errorf(ENOTFOUND, "no user is linked to this %s account", issuer)
+}
+
+// LoginStateNotFound is the ENOTFOUND error for a login state that is unknown, taken or expired.
+func LoginStateNotFound() *Error {
+	return Errorf(ENOTFOUND, "this login has expired or was already used, please start again")
+}
+
+// UserIDNotFound is the ENOTFOUND error for an unknown user id.
+func UserIDNotFound(id int64) *Error { return Errorf(ENOTFOUND, "user %d does not exist", id) }
+
+// NoToken is the ENOTFOUND error for a user without an active token.
+func NoToken(userID int64) *Error { return Errorf(ENOTFOUND, "user %d has no token", userID) }
+
+// UserNotFound is the ENOTFOUND error for an unknown login.
+func UserNotFound(login string) *Error { return Errorf(ENOTFOUND, "user `%s` does not exist", login) }

@@ -22,7 +22,7 @@ func (s *Store) ReserveLoginAttempt(ctx context.Context, key string, now time.Ti
 	ctx, done := s.op(ctx)
 	defer done(&err)
 	if window <= 0 || max <= 0 {
-		return false, time.Time{}, crated.Errorf(crated.EINVALID, "the login attempt window and limit must be positive")
+		return false, time.Time{}, crated.BadAttemptLimits()
 	}
 	now = normTime(now)
 	tx, err := s.begin(ctx)

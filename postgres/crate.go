@@ -50,13 +50,13 @@ func (s *Store) CrateByName(ctx context.Context, canon string) (_ *crated.Crate,
 	defer done(&err)
 	c, err := scanCrate(s.pool.QueryRow(ctx, `SELECT `+crateColumns+` FROM crates WHERE canon_name = $1`, canon))
 	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, crated.Errorf(crated.ENOTFOUND, "crate `%s` does not exist", canon)
+		return nil, crated.CrateNotFound(canon)
 	}
 	return c, err
 }
 
 func crateNotFound(crateID int64) error {
-	return crated.Errorf(crated.ENOTFOUND, "crate %d does not exist", crateID)
+	return crated.CrateIDNotFound(crateID)
 }
 
 // crateExists reports an unknown crate as ENOTFOUND.
@@ -91,7 +91,7 @@ func (s *Store) Version(ctx context.Context, crateID int64, vers string) (_ *cra
 	v, err := scanVersion(s.pool.QueryRow(ctx,
 		`SELECT `+versionColumns+` FROM versions WHERE crate_id = $1 AND vers = $2`, crateID, vers))
 	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, crated.Errorf(crated.ENOTFOUND, "crate version `%s` does not exist", vers)
+		return nil, crated.VersionNotFound(vers)
 	}
 	return v, err
 }
@@ -212,7 +212,7 @@ func insertCrate(ctx context.Context, tx *tx, c *crated.Crate, maxVersion string
 func (s *Store) crateTaken(ctx context.Context, canon string) error {
 	existing := canon
 	_ = s.pool.QueryRow(ctx, `SELECT name FROM crates WHERE canon_name = $1`, canon).Scan(&existing)
-	return crated.Errorf(crated.ECONFLICT, "a crate named `%s` already exists", existing)
+	return crated.CrateTaken(existing)
 }
 
 // versionTaken is the conflict error for a version whose key is taken, naming
@@ -221,7 +221,7 @@ func (s *Store) versionTaken(ctx context.Context, crateID int64, versKey string)
 	existing := versKey
 	_ = s.pool.QueryRow(ctx, `SELECT vers FROM versions WHERE crate_id = $1 AND vers_key = $2`,
 		crateID, versKey).Scan(&existing)
-	return crated.Errorf(crated.ECONFLICT, "crate version `%s` is already uploaded", existing)
+	return crated.VersionTaken(existing)
 }
 
 // maxVersionSQL computes MaxVersion in an UPDATE of crates: the version with
@@ -260,7 +260,7 @@ func (s *Store) SetYanked(ctx context.Context, versionID int64, yanked bool, act
 	err = tx.QueryRow(ctx, `SELECT c.id, c.name, c.canon_name FROM crates c JOIN versions v ON v.crate_id = c.id
 		WHERE v.id = $1 FOR NO KEY UPDATE OF c`, versionID).Scan(&crateID, &name, &canon)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return crated.Errorf(crated.ENOTFOUND, "version %d does not exist", versionID)
+		return crated.VersionIDNotFound(versionID)
 	} else if err != nil {
 		return err
 	}

@@ -139,7 +139,7 @@ func (s *Store) RemoveOwners(ctx context.Context, crateID int64, userIDs []int64
 	if ok, err := exists(ctx, tx, `SELECT 1 FROM crate_owners WHERE crate_id = $1`, crateID); err != nil {
 		return err
 	} else if !ok {
-		return crated.Errorf(crated.EINVALID, "cannot remove every owner of crate `%s`: a crate must keep at least one owner", name)
+		return crated.LastOwner(name)
 	}
 	return tx.Commit(ctx)
 }

@@ -20,7 +20,7 @@ func scanUser(r scanner) (*crated.User, error) {
 }
 
 func userNotFound(id int64) error {
-	return crated.Errorf(crated.ENOTFOUND, "user %d does not exist", id)
+	return crated.UserIDNotFound(id)
 }
 
 // CreateUser inserts u and sets its ID and CreatedAt. A taken login (ignoring
@@ -87,7 +87,7 @@ func (s *Store) UserByLogin(ctx context.Context, login string) (_ *crated.User, 
 	defer wrap(&err, "postgres.UserByLogin(%q)", login)
 	ctx, done := s.op(ctx)
 	defer done(&err)
-	return s.userBy(ctx, crated.Errorf(crated.ENOTFOUND, "user `%s` does not exist", login), `login = $1`, login)
+	return s.userBy(ctx, crated.UserNotFound(login), `login = $1`, login)
 }
 
 // UserByIdentity finds an OpenID user by issuer and subject. An empty subject
@@ -96,7 +96,7 @@ func (s *Store) UserByIdentity(ctx context.Context, issuer, subject string) (_ *
 	defer wrap(&err, "postgres.UserByIdentity(%q)", issuer)
 	ctx, done := s.op(ctx)
 	defer done(&err)
-	notFound := crated.Errorf(crated.ENOTFOUND, "no user is linked to this %s account", issuer)
+	notFound := crated.IdentityNotFound(issuer)
 	if subject == "" {
 		return nil, notFound
 	}

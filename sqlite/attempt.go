@@ -13,7 +13,7 @@ import (
 func (s *Store) ReserveLoginAttempt(ctx context.Context, key string, now time.Time, window time.Duration, max int) (ok bool, retryAt time.Time, err error) {
 	defer wrap(&err, "sqlite.ReserveLoginAttempt")
 	if window <= 0 || max <= 0 {
-		return false, time.Time{}, crated.Errorf(crated.EINVALID, "the login attempt window and limit must be positive")
+		return false, time.Time{}, crated.BadAttemptLimits()
 	}
 	now = normTime(now)
 	cutoff := dbTime(now.Add(-window))

@@ -59,7 +59,7 @@ func (s *Store) CrateByName(ctx context.Context, canon string) (_ *crated.Crate,
 	defer wrap(&err, "sqlite.CrateByName(%q)", canon)
 	c, err := scanCrate(s.read.QueryRowContext(ctx, `SELECT `+crateColumns+` FROM crates WHERE canon_name = ?`, canon))
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, crated.Errorf(crated.ENOTFOUND, "crate `%s` does not exist", canon)
+		return nil, crated.CrateNotFound(canon)
 	}
 	return c, err
 }
@@ -68,7 +68,7 @@ func (s *Store) CrateByName(ctx context.Context, canon string) (_ *crated.Crate,
 func crateExists(ctx context.Context, q queryer, crateID int64) error {
 	ok, err := exists(ctx, q, `SELECT 1 FROM crates WHERE id = ?`, crateID)
 	if err == nil && !ok {
-		err = crated.Errorf(crated.ENOTFOUND, "crate %d does not exist", crateID)
+		err = crated.CrateIDNotFound(crateID)
 	}
 	return err
 }
@@ -92,7 +92,7 @@ func (s *Store) Version(ctx context.Context, crateID int64, vers string) (_ *cra
 	v, err := scanVersion(s.read.QueryRowContext(ctx,
 		`SELECT `+versionColumns+` FROM versions WHERE crate_id = ? AND vers = ?`, crateID, vers))
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, crated.Errorf(crated.ENOTFOUND, "crate version `%s` does not exist", vers)
+		return nil, crated.VersionNotFound(vers)
 	}
 	return v, err
 }
@@ -190,7 +190,7 @@ func insertCrate(ctx context.Context, tx *writeTx, c *crated.Crate, row crateRow
 		// Name the crate as its owners spell it. Only the statement
 		// failed: the transaction is still usable.
 		_ = tx.QueryRowContext(ctx, `SELECT name FROM crates WHERE canon_name = ?`, c.CanonName).Scan(&existing)
-		return 0, crated.Errorf(crated.ECONFLICT, "a crate named `%s` already exists", existing)
+		return 0, crated.CrateTaken(existing)
 	}
 	return id, err
 }
@@ -212,14 +212,14 @@ func insertVersion(ctx context.Context, tx *writeTx, v *crated.Version) (int64, 
 		existing := v.VersKey
 		_ = tx.QueryRowContext(ctx, `SELECT vers FROM versions WHERE crate_id = ? AND vers_key = ?`,
 			v.CrateID, v.VersKey).Scan(&existing)
-		return 0, crated.Errorf(crated.ECONFLICT, "crate version `%s` is already uploaded", existing)
+		return 0, crated.VersionTaken(existing)
 	case isForeignKey(err):
 		// Which reference failed is a question for the data, not for
 		// the driver's message.
 		if err := crateExists(ctx, tx, v.CrateID); err != nil {
 			return 0, err
 		}
-		return 0, crated.Errorf(crated.ENOTFOUND, "user %d does not exist", v.PublishedBy)
+		return 0, crated.UserIDNotFound(v.PublishedBy)
 	}
 	return id, err
 }
@@ -243,7 +243,7 @@ func updateCrate(ctx context.Context, tx *writeTx, crateID int64, c *crated.Crat
 		row.searchDescription, row.searchKeywords, dbTime(tx.now), crateID,
 	).Scan(&name)
 	if errors.Is(err, sql.ErrNoRows) {
-		return "", crated.Errorf(crated.ENOTFOUND, "crate %d does not exist", crateID)
+		return "", crated.CrateIDNotFound(crateID)
 	}
 	return name, err
 }
@@ -267,7 +267,7 @@ func (s *Store) SetYanked(ctx context.Context, versionID int64, yanked bool, act
 	var vers string
 	err = tx.QueryRowContext(ctx, yankSQL, boolInt(yanked), versionID).Scan(&crateID, &vers)
 	if errors.Is(err, sql.ErrNoRows) {
-		return crated.Errorf(crated.ENOTFOUND, "version %d does not exist", versionID)
+		return crated.VersionIDNotFound(versionID)
 	} else if err != nil {
 		return err
 	}

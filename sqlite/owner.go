@@ -38,7 +38,7 @@ func crateName(ctx context.Context, tx *writeTx, crateID int64) (string, error) 
 	var name string
 	err := tx.QueryRowContext(ctx, `SELECT name FROM crates WHERE id = ?`, crateID).Scan(&name)
 	if errors.Is(err, sql.ErrNoRows) {
-		return "", crated.Errorf(crated.ENOTFOUND, "crate %d does not exist", crateID)
+		return "", crated.CrateIDNotFound(crateID)
 	}
 	return name, err
 }
@@ -48,7 +48,7 @@ func userLogin(ctx context.Context, tx *writeTx, userID int64) (string, error) {
 	var login string
 	err := tx.QueryRowContext(ctx, `SELECT login FROM users WHERE id = ?`, userID).Scan(&login)
 	if errors.Is(err, sql.ErrNoRows) {
-		return "", crated.Errorf(crated.ENOTFOUND, "user %d does not exist", userID)
+		return "", crated.UserIDNotFound(userID)
 	}
 	return login, err
 }
@@ -60,7 +60,7 @@ const insertOwnerSQL = `INSERT INTO crate_owners (crate_id, user_id, created_at)
 func insertOwner(ctx context.Context, tx *writeTx, crateID, userID int64) error {
 	_, err := tx.ExecContext(ctx, insertOwnerSQL, crateID, userID, dbTime(tx.now))
 	if isForeignKey(err) {
-		return crated.Errorf(crated.ENOTFOUND, "user %d does not exist", userID)
+		return crated.UserIDNotFound(userID)
 	}
 	return err
 }
@@ -132,7 +132,7 @@ func (s *Store) RemoveOwners(ctx context.Context, crateID int64, userIDs []int64
 	if ok, err := exists(ctx, tx, `SELECT 1 FROM crate_owners WHERE crate_id = ?`, crateID); err != nil {
 		return err
 	} else if !ok {
-		return crated.Errorf(crated.EINVALID, "cannot remove every owner of crate `%s`: a crate must keep at least one owner", name)
+		return crated.LastOwner(name)
 	}
 	return tx.Commit()
 }

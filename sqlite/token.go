@@ -41,9 +41,9 @@ func (s *Store) ReplaceToken(ctx context.Context, t *crated.Token) (_ *crated.To
 	switch {
 	case isUnique(err):
 		// Another user's token has this hash. Never show the hash.
-		return nil, crated.Errorf(crated.ECONFLICT, "this token is already in use")
+		return nil, crated.TokenTaken()
 	case isForeignKey(err):
-		return nil, crated.Errorf(crated.ENOTFOUND, "user %d does not exist", t.UserID)
+		return nil, crated.UserIDNotFound(t.UserID)
 	case err != nil:
 		return nil, err
 	}
@@ -63,7 +63,7 @@ func (s *Store) TokenByHash(ctx context.Context, hash string) (_ *crated.Token, 
 	defer wrap(&err, "sqlite.TokenByHash")
 	t, err := scanToken(s.read.QueryRowContext(ctx, `SELECT `+tokenColumns+` FROM tokens WHERE hash = ?`, hash))
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, crated.Errorf(crated.ENOTFOUND, "no such token")
+		return nil, crated.TokenNotFound()
 	}
 	return t, err
 }
@@ -73,7 +73,7 @@ func (s *Store) UserToken(ctx context.Context, userID int64) (_ *crated.Token, e
 	defer wrap(&err, "sqlite.UserToken(%d)", userID)
 	t, err := scanToken(s.read.QueryRowContext(ctx, `SELECT `+tokenColumns+` FROM tokens WHERE user_id = ?`, userID))
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, crated.Errorf(crated.ENOTFOUND, "user %d has no token", userID)
+		return nil, crated.NoToken(userID)
 	}
 	return t, err
 }
@@ -105,7 +105,7 @@ func (s *Store) PutLoginState(ctx context.Context, st *crated.LoginState) (err e
 	_, err = tx.ExecContext(ctx, `INSERT INTO login_states (key, nonce, pkce_verifier, kind, expires_at)
 		VALUES (?, ?, ?, ?, ?)`, st.Key, st.Nonce, st.PKCEVerifier, st.Kind, dbTime(st.ExpiresAt))
 	if isUnique(err) {
-		return crated.Errorf(crated.ECONFLICT, "this login is already pending")
+		return crated.LoginStateTaken()
 	} else if err != nil {
 		return err
 	}
@@ -121,7 +121,7 @@ func (s *Store) TakeLoginState(ctx context.Context, key string, now time.Time) (
 	var expires int64
 	err = s.write.QueryRowContext(ctx, `DELETE FROM login_states WHERE key = ?
 		RETURNING nonce, pkce_verifier, kind, expires_at`, key).Scan(&st.Nonce, &st.PKCEVerifier, &st.Kind, &expires)
-	notFound := crated.Errorf(crated.ENOTFOUND, "this login has expired or was already used, please start again")
+	notFound := crated.LoginStateNotFound()
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, notFound
 	} else if err != nil {

@@ -64,7 +64,7 @@ func (s *Store) UpdateUser(ctx context.Context, u *crated.User) (err error) {
 	if n, err := res.RowsAffected(); err != nil {
 		return err
 	} else if n == 0 {
-		return crated.Errorf(crated.ENOTFOUND, "user %d does not exist", u.ID)
+		return crated.UserIDNotFound(u.ID)
 	}
 	return nil
 }
@@ -81,13 +81,13 @@ func (s *Store) userBy(ctx context.Context, notFound error, where string, args .
 // UserByID finds a user by id.
 func (s *Store) UserByID(ctx context.Context, id int64) (_ *crated.User, err error) {
 	defer wrap(&err, "sqlite.UserByID(%d)", id)
-	return s.userBy(ctx, crated.Errorf(crated.ENOTFOUND, "user %d does not exist", id), `id = ?`, id)
+	return s.userBy(ctx, crated.UserIDNotFound(id), `id = ?`, id)
 }
 
 // UserByLogin finds a user by login.
 func (s *Store) UserByLogin(ctx context.Context, login string) (_ *crated.User, err error) {
 	defer wrap(&err, "sqlite.UserByLogin(%q)", login)
-	return s.userBy(ctx, crated.Errorf(crated.ENOTFOUND, "user `%s` does not exist", login), `login = ?`, login)
+	return s.userBy(ctx, crated.UserNotFound(login), `login = ?`, login)
 }
 
 // UserByIdentity finds an OpenID user by issuer and subject. An empty subject
@@ -96,7 +96,7 @@ func (s *Store) UserByIdentity(ctx context.Context, issuer, subject string) (_ *
 	defer wrap(&err, "sqlite.UserByIdentity(%q)", issuer)
 	// The subject is an opaque identifier of the provider: keep it out of
 	// messages.
-	notFound := crated.Errorf(crated.ENOTFOUND, "no user is linked to this %s account", issuer)
+	notFound := crated.IdentityNotFound(issuer)
 	if subject == "" {
 		return nil, notFound
 	}
