@@ -21,9 +21,10 @@ const (
 )
 
 // DefaultPasswordHashConcurrency is the number of argon2id hashes run at
-// once when the configuration leaves it at 0: one per CPU, since each hash is
-// a CPU-bound computation over 19 MiB and more at once only adds memory.
-func DefaultPasswordHashConcurrency() int { return runtime.NumCPU() }
+// once when the configuration leaves it at 0: one per CPU the process may use
+// (GOMAXPROCS, which follows a container's CPU limit), since each hash is a
+// CPU-bound computation over 19 MiB and more at once only adds memory.
+func DefaultPasswordHashConcurrency() int { return runtime.GOMAXPROCS(0) }
 
 // hashSlots bounds the password hashes (argon2id, 19 MiB each) that run at
 // once. Every hash goes through it: logins of known and unknown users alike
