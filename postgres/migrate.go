@@ -8,6 +8,7 @@ import (
 	"path"
 	"regexp"
 	"sort"
+	"time"
 
 	"github.com/crated/crated"
 )
@@ -16,6 +17,9 @@ import (
 var migrationFS embed.FS
 
 var migrationName = regexp.MustCompile(`^[0-9]{4}_[a-z0-9_]+\.sql$`)
+
+// migrateTimeout bounds Migrate, lock wait included.
+const migrateTimeout = 5 * time.Minute
 
 // migrationLock is the key of the advisory lock that serializes migrations.
 // Advisory locks are per database, so this only excludes other crated
@@ -31,6 +35,10 @@ const migrationLock int64 = 0x637261746564006d
 // database) are left alone.
 func (s *Store) Migrate(ctx context.Context) (err error) {
 	defer wrap(&err, "postgres.Migrate")
+	// Longer than a query's deadline: a migration may rewrite a table,
+	// and may wait for another replica's migration first.
+	ctx, cancel := context.WithTimeout(ctx, migrateTimeout)
+	defer cancel()
 	names, err := fs.Glob(migrationFS, "migration/*.sql")
 	if err != nil {
 		return err
