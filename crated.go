@@ -137,7 +137,10 @@ type AuditEntry struct {
 // policy live in the registry service above them. Every method returns errors
 // from the crated vocabulary: ENOTFOUND for a missing row, ECONFLICT for a
 // uniqueness violation (detected by constraint, so racing replicas cannot both
-// win), EINTERNAL for anything else. storetest.Run is the contract.
+// win), EINVALID for a value the database cannot hold, EUNAVAILABLE when the
+// database is busy past the store's wait, unreachable or too slow to answer
+// (503: try again), EINTERNAL for anything else. storetest.Codes lists the
+// codes each method may return; storetest.Run is the contract.
 type Store interface {
 	// Ping reports whether the database is reachable.
 	Ping(ctx context.Context) error
@@ -178,9 +181,12 @@ type Store interface {
 	CratesOwnedBy(ctx context.Context, userID int64) ([]*Crate, error)
 
 	// CreateUser inserts u and sets u.ID and u.CreatedAt. ECONFLICT when the
-	// login, or the (Issuer, Subject) pair, is taken.
+	// login, or the (Issuer, Subject) pair, is taken. Logins are unique
+	// ignoring ASCII case and '-' versus '_' (cargo.CanonicalName), so
+	// that `alice`, `Alice` and `ALICE` cannot be three users.
 	CreateUser(ctx context.Context, u *User) error
 	// UpdateUser writes Login, Name, Email, PasswordHash and Admin.
+	// ECONFLICT when the new login is another user's, as for CreateUser.
 	UpdateUser(ctx context.Context, u *User) error
 	UserByID(ctx context.Context, id int64) (*User, error)
 	UserByLogin(ctx context.Context, login string) (*User, error)
@@ -208,6 +214,19 @@ type Store interface {
 
 	// Audit lists audit entries newest first.
 	Audit(ctx context.Context, limit int) ([]*AuditEntry, error)
+
+	// ReserveLoginAttempt is the failed-login limit, kept in the store so
+	// that it holds across replicas. Atomically, it forgets the attempts
+	// recorded on key before now-window; when fewer than max remain it
+	// records one more at now and returns ok; otherwise it records nothing
+	// and returns the time at which the oldest remaining attempt leaves the
+	// window. A reserved attempt counts as a failure until
+	// ClearLoginAttempts, so racing attempts can never evaluate more than
+	// max guesses per window. EINVALID when window or max is not positive.
+	ReserveLoginAttempt(ctx context.Context, key string, now time.Time, window time.Duration, max int) (ok bool, retryAt time.Time, err error)
+	// ClearLoginAttempts forgets the attempts recorded on key (after a
+	// successful login).
+	ClearLoginAttempts(ctx context.Context, key string) error
 }
 
 // Blob is an open crate file.

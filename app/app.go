@@ -79,7 +79,7 @@ func (m *Main) OpenStores(ctx context.Context) error {
 
 func openStore(ctx context.Context, cfg *config.Config) (crated.Store, error) {
 	if cfg.DB.PostgresURL != "" {
-		return openPostgres(ctx, cfg.DB.PostgresURL)
+		return openPostgres(ctx, cfg.DB.PostgresURL, cfg.DB.QueryTimeout)
 	}
 	path := filepath.Join(cfg.DB.DBDirPath, "crated.db")
 	st, err := sqlite.Open(ctx, path)
@@ -146,6 +146,11 @@ func (m *Main) serviceConfig() registry.Config {
 		OpenRegistration: cfg.Server.OpenRegistration,
 		PasswordLogin:    cfg.OpenID == nil || cfg.OpenID.AllowPasswordLogin,
 		Logger:           m.Logger,
+
+		PasswordHashConcurrency: cfg.Server.PasswordHashConcurrency,
+		PasswordHashWait:        cfg.Server.PasswordHashWait,
+		LoginMaxFailures:        cfg.Server.LoginMaxFailures,
+		LoginFailureWindow:      cfg.Server.LoginFailureWindow,
 	}
 }
 
@@ -218,6 +223,7 @@ func (m *Main) Open(ctx context.Context) (err error) {
 			AuthorizedUsers:  o.AllowedUsers(),
 			GroupsClaim:      o.GroupsClaim,
 			UsernameClaim:    o.UsernameClaim,
+			HTTPTimeout:      o.HTTPTimeout,
 		}, m.Store, m.Service, m.Logger)
 		if err != nil {
 			return err

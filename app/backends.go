@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/crated/crated"
 	"github.com/crated/crated/blob/s3"
@@ -11,11 +12,12 @@ import (
 )
 
 // openPostgres is the scale-out metadata store.
-func openPostgres(ctx context.Context, url string) (crated.Store, error) {
+func openPostgres(ctx context.Context, url string, queryTimeout time.Duration) (crated.Store, error) {
 	st, err := postgres.Open(ctx, url)
 	if err != nil {
 		return nil, err // the postgres package names db_config.postgres_url
 	}
+	st.QueryTimeout = queryTimeout
 	return st, nil
 }
 

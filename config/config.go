@@ -103,6 +103,16 @@ type ServerConfig struct {
 	LoginRateLimit   int `toml:"login_rate_limit"`
 	TokenRateLimit   int `toml:"token_rate_limit"`
 	PublishRateLimit int `toml:"publish_rate_limit"`
+	// PasswordHashConcurrency bounds the argon2id password hashes (19 MiB
+	// each) computed at once; 0 means one per CPU. PasswordHashWait is how
+	// long a login queues for one before the answer is 503 with
+	// Retry-After.
+	PasswordHashConcurrency int           `toml:"password_hash_concurrency"`
+	PasswordHashWait        time.Duration `toml:"password_hash_wait"`
+	// LoginMaxFailures password guesses per user name are evaluated within
+	// LoginFailureWindow, counted in the database across replicas.
+	LoginMaxFailures   int           `toml:"login_max_failures"`
+	LoginFailureWindow time.Duration `toml:"login_failure_window"`
 }
 
 // DBConfig is [db_config]: where metadata lives.
@@ -120,6 +130,9 @@ type DBConfig struct {
 	// at start with a pointer to PostgreSQL and `crated import`.
 	RedisURL   string `toml:"redis_url"`
 	MongoDBURL string `toml:"mongodb_url"`
+	// QueryTimeout bounds each PostgreSQL operation, waiting for a pooled
+	// connection included; past it the request gets 503.
+	QueryTimeout time.Duration `toml:"query_timeout"`
 }
 
 // CrateFilesConfig is [crate_files_config]: where .crate files live and the
@@ -204,6 +217,9 @@ type OpenIDConfig struct {
 	TokenSealKeyFile string `toml:"token_seal_key_file"`
 	// AllowPasswordLogin keeps the password-user API on next to OpenID.
 	AllowPasswordLogin bool `toml:"allow_password_login"`
+	// HTTPTimeout bounds each call to the provider (discovery, token
+	// exchange, userinfo, signing keys).
+	HTTPTimeout time.Duration `toml:"http_timeout"`
 }
 
 // AllowedGroups returns the union of gitlab_authorized_groups and
@@ -259,19 +275,23 @@ func Default() *Config {
 func newConfig(fromFile bool) *Config {
 	c := &Config{
 		Server: ServerConfig{
-			Address:          "127.0.0.1",
-			Port:             8000,
-			MaxCrateSize:     10 * MiB,
-			MaxMetadataSize:  1 * MiB,
-			ReadTimeout:      5 * time.Minute,
-			WriteTimeout:     5 * time.Minute,
-			LogFormat:        "text",
-			LoginRateLimit:   DefaultLoginRateLimit,
-			TokenRateLimit:   DefaultTokenRateLimit,
-			PublishRateLimit: DefaultPublishRateLimit,
+			Address:            "127.0.0.1",
+			Port:               8000,
+			MaxCrateSize:       10 * MiB,
+			MaxMetadataSize:    1 * MiB,
+			ReadTimeout:        5 * time.Minute,
+			WriteTimeout:       5 * time.Minute,
+			LogFormat:          "text",
+			LoginRateLimit:     DefaultLoginRateLimit,
+			TokenRateLimit:     DefaultTokenRateLimit,
+			PublishRateLimit:   DefaultPublishRateLimit,
+			PasswordHashWait:   2 * time.Second,
+			LoginMaxFailures:   10,
+			LoginFailureWindow: 15 * time.Minute,
 		},
 		DB: DBConfig{
-			DBDirPath: "crated-data/db",
+			DBDirPath:    "crated-data/db",
+			QueryTimeout: 10 * time.Second,
 		},
 		CrateFiles: CrateFilesConfig{
 			DLDirPath:    "crated-data/crates",
@@ -312,6 +332,7 @@ func (c *Config) openID() *OpenIDConfig {
 		c.OpenID = &OpenIDConfig{
 			GroupsClaim:   "groups",
 			UsernameClaim: "nickname",
+			HTTPTimeout:   10 * time.Second,
 		}
 	}
 	return c.OpenID

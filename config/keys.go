@@ -132,6 +132,10 @@ var keys = func() []*keyDef {
 	add(s, "login_rate_limit", kInt, func(c *Config) any { return &c.Server.LoginRateLimit })
 	add(s, "token_rate_limit", kInt, func(c *Config) any { return &c.Server.TokenRateLimit })
 	add(s, "publish_rate_limit", kInt, func(c *Config) any { return &c.Server.PublishRateLimit })
+	add(s, "password_hash_concurrency", kInt, func(c *Config) any { return &c.Server.PasswordHashConcurrency })
+	add(s, "password_hash_wait", kDuration, func(c *Config) any { return &c.Server.PasswordHashWait })
+	add(s, "login_max_failures", kInt, func(c *Config) any { return &c.Server.LoginMaxFailures })
+	add(s, "login_failure_window", kDuration, func(c *Config) any { return &c.Server.LoginFailureWindow })
 
 	s = secDB
 	add(s, "db_dir_path", kString, func(c *Config) any { return &c.DB.DBDirPath })
@@ -142,6 +146,7 @@ var keys = func() []*keyDef {
 	// Ktra's URLs may hold passwords: treat them as secrets in messages.
 	add(s, "redis_url", kString, func(c *Config) any { return &c.DB.RedisURL }).secret = true
 	add(s, "mongodb_url", kString, func(c *Config) any { return &c.DB.MongoDBURL }).secret = true
+	add(s, "query_timeout", kDuration, func(c *Config) any { return &c.DB.QueryTimeout })
 
 	s = secCrateFiles
 	add(s, "dl_dir_path", kString, func(c *Config) any { return &c.CrateFiles.DLDirPath })
@@ -195,6 +200,7 @@ var keys = func() []*keyDef {
 	add(s, "username_claim", kString, func(c *Config) any { return &c.openID().UsernameClaim })
 	add(s, "token_seal_key_file", kString, func(c *Config) any { return &c.openID().TokenSealKeyFile })
 	add(s, "allow_password_login", kBool, func(c *Config) any { return &c.openID().AllowPasswordLogin })
+	add(s, "http_timeout", kDuration, func(c *Config) any { return &c.openID().HTTPTimeout })
 
 	s = secMirror
 	add(s, "upstream_index", kString, func(c *Config) any { return &c.mirror().UpstreamIndex })

@@ -108,6 +108,18 @@ func (c *Config) validateServer(v *validator) {
 			v.fail(l.key, "must be a number of requests per minute, or 0 for no limit; got %d", l.n)
 		}
 	}
+	if s.PasswordHashConcurrency < 0 {
+		v.fail("server_config.password_hash_concurrency", "must be 0 (one per CPU) or a positive number, got %d", s.PasswordHashConcurrency)
+	}
+	if s.PasswordHashWait <= 0 {
+		v.fail("server_config.password_hash_wait", "must be positive, got %s", s.PasswordHashWait)
+	}
+	if s.LoginMaxFailures <= 0 {
+		v.fail("server_config.login_max_failures", "must be a positive number of failed logins, got %d", s.LoginMaxFailures)
+	}
+	if s.LoginFailureWindow <= 0 {
+		v.fail("server_config.login_failure_window", "must be positive, got %s", s.LoginFailureWindow)
+	}
 }
 
 // importHint ends the messages about Ktra's other database backends.
@@ -121,6 +133,9 @@ func (c *Config) validateDB(v *validator) {
 	}
 	if d.MongoDBURL != "" {
 		v.fail("db_config.mongodb_url", "MongoDB is not a crated backend: %s", importHint)
+	}
+	if d.QueryTimeout <= 0 {
+		v.fail("db_config.query_timeout", "must be positive, got %s", d.QueryTimeout)
 	}
 	if d.PostgresURL != "" {
 		// The value holds a password: never show it.
@@ -211,6 +226,9 @@ func (c *Config) validateOpenID(v *validator) {
 	v.required("openid_config.client_id", o.ClientID, why)
 	if o.ClientSecret == "" {
 		v.fail("openid_config.client_secret", "is required%s (or openid_config.client_secret_file)", why)
+	}
+	if o.HTTPTimeout <= 0 {
+		v.fail("openid_config.http_timeout", "must be positive, got %s", o.HTTPTimeout)
 	}
 	if o.IssuerURL != "" {
 		v.httpURL("openid_config.issuer_url", o.IssuerURL)

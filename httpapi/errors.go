@@ -60,9 +60,15 @@ type errorDetail struct {
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	log := s.log
 	status := Status(err)
-	if status >= 500 {
+	switch {
+	case crated.RetryAfter(err) > 0:
+		// Load shed on purpose (a full password-hash queue, a rate
+		// limit): worth seeing, but not an error of the server, and a
+		// flood must not fill the error log.
+		log.WarnContext(r.Context(), "request shed", "method", r.Method, "path", r.URL.Path, "status", status, "err", err)
+	case status >= 500:
 		log.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "status", status, "err", err)
-	} else {
+	default:
 		log.DebugContext(r.Context(), "request refused", "method", r.Method, "path", r.URL.Path, "status", status, "err", err)
 	}
 	if d := crated.RetryAfter(err); d > 0 {

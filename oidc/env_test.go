@@ -62,6 +62,8 @@ type fakeAccounts struct {
 	tokens map[string]string
 	n      int
 	err    error // returned instead, when set
+	// next, when set, answers instead (the real registry service).
+	next crated.Accounts
 }
 
 type accountCall struct {
@@ -75,6 +77,9 @@ func (a *fakeAccounts) OIDCLogin(ctx context.Context, id crated.Identity, replac
 	a.calls = append(a.calls, accountCall{id, replace})
 	if a.err != nil {
 		return nil, a.err
+	}
+	if a.next != nil {
+		return a.next.OIDCLogin(ctx, id, replace)
 	}
 	if a.tokens == nil {
 		a.tokens = map[string]string{}

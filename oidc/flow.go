@@ -162,8 +162,13 @@ func (l *Login) identify(ctx context.Context, st *crated.LoginState, code string
 	if raw == "" {
 		return nil, crated.Errorf(crated.EFORBIDDEN, "The identity provider returned no ID token; the application must allow the openid scope.")
 	}
+	failures := l.transport.failures.Load()
 	idt, err := l.verifier.Verify(pctx, raw)
-	if err != nil {
+	if err != nil && l.transport.failures.Load() != failures {
+		// The signing keys could not be fetched (see watchedTransport).
+		l.log.WarnContext(ctx, "openid signing keys unreachable", "error", err)
+		return nil, crated.Errorf(crated.EUNAVAILABLE, "The identity provider's signing keys cannot be read. Try again later.")
+	} else if err != nil {
 		// go-oidc's messages name the failed check (audience, expiry,
 		// signature, issuer), never the token itself.
 		l.log.WarnContext(ctx, "openid ID token rejected", "error", err)

@@ -23,6 +23,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	gooidc "github.com/coreos/go-oidc/v3/oidc"
@@ -76,7 +77,11 @@ type Config struct {
 	UsernameClaim string
 	// StateTTL is how long a started login may take (default 10 minutes).
 	StateTTL time.Duration
-	// HTTPClient talks to the provider; default: a client with a timeout.
+	// HTTPTimeout bounds each call to the provider: discovery, token
+	// exchange, userinfo and the signing keys (default 10 seconds). A login
+	// whose call runs out of time gets a 503 page.
+	HTTPTimeout time.Duration
+	// HTTPClient talks to the provider; default: a client with HTTPTimeout.
 	HTTPClient *http.Client
 	// Now is the clock (default time.Now).
 	Now func() time.Time
@@ -99,6 +104,7 @@ type Login struct {
 	issuerHost string
 	scopes     []string
 	client     *http.Client
+	transport  *watchedTransport
 	provider   *gooidc.Provider
 	verifier   *gooidc.IDTokenVerifier
 	states     StateStore
@@ -143,10 +149,19 @@ func New(ctx context.Context, cfg Config, states StateStore, accounts crated.Acc
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	client := cfg.HTTPClient
-	if client == nil {
-		client = &http.Client{Timeout: 30 * time.Second}
+	if cfg.HTTPTimeout <= 0 {
+		cfg.HTTPTimeout = 10 * time.Second
 	}
+	client := &http.Client{Timeout: cfg.HTTPTimeout}
+	if cfg.HTTPClient != nil {
+		c := *cfg.HTTPClient
+		client = &c
+	}
+	watch := &watchedTransport{base: client.Transport}
+	if watch.base == nil {
+		watch.base = http.DefaultTransport
+	}
+	client.Transport = watch
 
 	provider, err := discover(gooidc.ClientContext(ctx, client), cfg.IssuerURL)
 	if err != nil {
@@ -166,6 +181,7 @@ func New(ctx context.Context, cfg Config, states StateStore, accounts crated.Acc
 		issuerHost: iss.Hostname(),
 		scopes:     scopes(cfg.AdditionalScopes),
 		client:     client,
+		transport:  watch,
 		provider:   provider,
 		verifier:   provider.Verifier(&gooidc.Config{ClientID: cfg.ClientID, Now: cfg.Now}),
 		states:     states,
@@ -173,6 +189,24 @@ func New(ctx context.Context, cfg Config, states StateStore, accounts crated.Acc
 		log:        log,
 	}
 	return l, nil
+}
+
+// watchedTransport counts the calls to the provider that got no answer (a
+// refused connection, a timeout). go-oidc reports a failed download of the
+// signing keys as a failed signature check, without the cause in the chain:
+// the count tells the two apart, so that an unreachable provider gives a 503
+// page rather than "the ID token did not verify".
+type watchedTransport struct {
+	base     http.RoundTripper
+	failures atomic.Int64
+}
+
+func (w *watchedTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := w.base.RoundTrip(r)
+	if err != nil {
+		w.failures.Add(1)
+	}
+	return resp, err
 }
 
 // discover reads the discovery document. An issuer_url that differs from

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -16,6 +17,8 @@ import (
 	"time"
 
 	"github.com/crated/crated"
+	"github.com/crated/crated/registry"
+	"github.com/crated/crated/sqlite"
 )
 
 func TestLoginJSON(t *testing.T) {
@@ -597,4 +600,50 @@ func expectPage(t *testing.T, resp *http.Response, body string, status int, cont
 	if resp.StatusCode != status || !strings.Contains(body, contains) {
 		t.Errorf("status %d, want %d with %q; body:\n%s", resp.StatusCode, status, contains, body)
 	}
+}
+
+// TestProviderTimeout: a provider that stops answering during a login gives a
+// 503 page once http_timeout has passed, whichever call hangs, instead of a
+// hang or a misleading refusal.
+func TestProviderTimeout(t *testing.T) {
+	for _, path := range []string{"/token", "/userinfo", "/keys"} {
+		t.Run(path, func(t *testing.T) {
+			e := newEnv(t, func(c *Config) { c.HTTPTimeout = 200 * time.Millisecond })
+			e.op.set(func(p *fakeProvider) { p.stall = path })
+			resp, body := e.run("/me", "")
+			expectPage(t, resp, body, 503, "Try again later")
+			if n := len(e.accounts.callList()); n != 0 {
+				t.Errorf("%d accounts calls after a failed login", n)
+			}
+		})
+	}
+}
+
+// TestRefusedUserName: with the registry service behind the login, a
+// provider user named like another account's login ("HOST:alice", whose
+// login would be "HOST:HOST:alice") gets a 403 page and no account.
+func TestRefusedUserName(t *testing.T) {
+	st, err := sqlite.Open(t.Context(), ":memory:")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	e := newEnv(t, nil)
+	e.accounts.next = registry.New(st, nil, registry.Config{Logger: slog.New(slog.DiscardHandler)})
+	host := e.login.issuerHost
+	for _, name := range []string{host + ":alice", ".."} {
+		e.op.set(func(p *fakeProvider) { p.userinfo = gitlabClaims(name) })
+		resp, body := e.run("/me", "")
+		expectPage(t, resp, body, 403, "cannot be used on this registry")
+		if strings.Contains(body, `id="token"`) {
+			t.Errorf("a refused name got a token:\n%s", body)
+		}
+	}
+	if users, err := st.ListUsers(t.Context()); err != nil || len(users) != 0 {
+		t.Errorf("refused logins created %d users (%v)", len(users), err)
+	}
+	// A valid name still logs in.
+	e.op.set(func(p *fakeProvider) { p.userinfo = gitlabClaims("alice") })
+	resp, body := e.run("/me", "")
+	expectPage(t, resp, body, 200, host+":alice")
 }

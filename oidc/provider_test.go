@@ -42,6 +42,7 @@ type fakeProvider struct {
 	expired        bool
 	badSignature   bool // signed with a key that is not in the JWKS
 	noIDToken      bool
+	stall          string // this path answers nothing until the client gives up
 	authorizeError string // /authorize redirects back with error=...
 	authorizeDesc  string
 	// Records.
@@ -77,8 +78,23 @@ func newFakeProvider(t *testing.T, now func() time.Time) *fakeProvider {
 	mux.HandleFunc("GET /authorize", p.authorize)
 	mux.HandleFunc("POST /token", p.token)
 	mux.HandleFunc("GET /userinfo", p.userinfoHandler)
-	p.srv = httptest.NewServer(mux)
+	closing := make(chan struct{})
+	p.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p.mu.Lock()
+		stalled := p.stall != "" && p.stall == r.URL.Path
+		p.mu.Unlock()
+		if stalled {
+			// An unresponsive provider, until the test ends.
+			select {
+			case <-r.Context().Done():
+			case <-closing:
+			}
+			return
+		}
+		mux.ServeHTTP(w, r)
+	}))
 	t.Cleanup(p.srv.Close)
+	t.Cleanup(func() { close(closing) }) // runs first: Close waits for handlers
 	return p
 }
 

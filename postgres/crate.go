@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/crated/crated"
+	"github.com/crated/crated/cargo"
 )
 
 const crateColumns = `id, name, canon_name, description, homepage, documentation, repository,
@@ -33,11 +34,6 @@ func scanVersion(r scanner) (*crated.Version, error) {
 	return &v, err
 }
 
-// canonical is the canonical form of a crate name or search text.
-func canonical(s string) string {
-	return strings.ReplaceAll(strings.ToLower(s), "-", "_")
-}
-
 // lowerAll lowercases keywords for search.
 func lowerAll(list []string) []string {
 	out := make([]string, len(list))
@@ -50,15 +46,17 @@ func lowerAll(list []string) []string {
 // CrateByName finds a crate by its canonical name.
 func (s *Store) CrateByName(ctx context.Context, canon string) (_ *crated.Crate, err error) {
 	defer wrap(&err, "postgres.CrateByName(%q)", canon)
+	ctx, done := s.op(ctx)
+	defer done(&err)
 	c, err := scanCrate(s.pool.QueryRow(ctx, `SELECT `+crateColumns+` FROM crates WHERE canon_name = $1`, canon))
 	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, crated.Errorf(crated.ENOTFOUND, "crate `%s` does not exist", canon)
+		return nil, crated.CrateNotFound(canon)
 	}
 	return c, err
 }
 
 func crateNotFound(crateID int64) error {
-	return crated.Errorf(crated.ENOTFOUND, "crate %d does not exist", crateID)
+	return crated.CrateIDNotFound(crateID)
 }
 
 // crateExists reports an unknown crate as ENOTFOUND.
@@ -73,6 +71,8 @@ func crateExists(ctx context.Context, q queryer, crateID int64) error {
 // Versions lists a crate's versions in publish order.
 func (s *Store) Versions(ctx context.Context, crateID int64) (_ []*crated.Version, err error) {
 	defer wrap(&err, "postgres.Versions(%d)", crateID)
+	ctx, done := s.op(ctx)
+	defer done(&err)
 	vs, err := queryAll(ctx, s.pool, scanVersion,
 		`SELECT `+versionColumns+` FROM versions WHERE crate_id = $1 ORDER BY id`, crateID)
 	if err == nil && len(vs) == 0 {
@@ -86,10 +86,12 @@ func (s *Store) Versions(ctx context.Context, crateID int64) (_ []*crated.Versio
 // Version finds one version by its exact Vers.
 func (s *Store) Version(ctx context.Context, crateID int64, vers string) (_ *crated.Version, err error) {
 	defer wrap(&err, "postgres.Version(%d, %q)", crateID, vers)
+	ctx, done := s.op(ctx)
+	defer done(&err)
 	v, err := scanVersion(s.pool.QueryRow(ctx,
 		`SELECT `+versionColumns+` FROM versions WHERE crate_id = $1 AND vers = $2`, crateID, vers))
 	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, crated.Errorf(crated.ENOTFOUND, "crate version `%s` does not exist", vers)
+		return nil, crated.VersionNotFound(vers)
 	}
 	return v, err
 }
@@ -114,6 +116,8 @@ func lockCrate(ctx context.Context, tx *tx, crateID int64) (name, canon string, 
 // and notifies the other replicas, in one transaction.
 func (s *Store) PublishVersion(ctx context.Context, nv *crated.NewVersion) (_ *crated.Version, err error) {
 	defer wrap(&err, "postgres.PublishVersion(%q, %q)", nv.Crate.CanonName, nv.Version.Vers)
+	ctx, done := s.op(ctx)
+	defer done(&err)
 	tx, err := s.begin(ctx)
 	if err != nil {
 		return nil, err
@@ -208,7 +212,7 @@ func insertCrate(ctx context.Context, tx *tx, c *crated.Crate, maxVersion string
 func (s *Store) crateTaken(ctx context.Context, canon string) error {
 	existing := canon
 	_ = s.pool.QueryRow(ctx, `SELECT name FROM crates WHERE canon_name = $1`, canon).Scan(&existing)
-	return crated.Errorf(crated.ECONFLICT, "a crate named `%s` already exists", existing)
+	return crated.CrateTaken(existing)
 }
 
 // versionTaken is the conflict error for a version whose key is taken, naming
@@ -217,7 +221,7 @@ func (s *Store) versionTaken(ctx context.Context, crateID int64, versKey string)
 	existing := versKey
 	_ = s.pool.QueryRow(ctx, `SELECT vers FROM versions WHERE crate_id = $1 AND vers_key = $2`,
 		crateID, versKey).Scan(&existing)
-	return crated.Errorf(crated.ECONFLICT, "crate version `%s` is already uploaded", existing)
+	return crated.VersionTaken(existing)
 }
 
 // maxVersionSQL computes MaxVersion in an UPDATE of crates: the version with
@@ -242,6 +246,8 @@ func updateCrate(ctx context.Context, tx *tx, crateID int64, c *crated.Crate) er
 // audit entry and notifies the other replicas.
 func (s *Store) SetYanked(ctx context.Context, versionID int64, yanked bool, actorID int64) (err error) {
 	defer wrap(&err, "postgres.SetYanked(%d, %v)", versionID, yanked)
+	ctx, done := s.op(ctx)
+	defer done(&err)
 	tx, err := s.begin(ctx)
 	if err != nil {
 		return err
@@ -254,7 +260,7 @@ func (s *Store) SetYanked(ctx context.Context, versionID int64, yanked bool, act
 	err = tx.QueryRow(ctx, `SELECT c.id, c.name, c.canon_name FROM crates c JOIN versions v ON v.crate_id = c.id
 		WHERE v.id = $1 FOR NO KEY UPDATE OF c`, versionID).Scan(&crateID, &name, &canon)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return crated.Errorf(crated.ENOTFOUND, "version %d does not exist", versionID)
+		return crated.VersionIDNotFound(versionID)
 	} else if err != nil {
 		return err
 	}
@@ -297,7 +303,9 @@ func containsPattern(s string) string {
 // Go when stored, as for the SQLite store, so both agree beyond ASCII).
 func (s *Store) SearchCrates(ctx context.Context, q crated.SearchQuery) (_ []*crated.Crate, _ int, err error) {
 	defer wrap(&err, "postgres.SearchCrates(%q)", q.Text)
-	canon, lower := canonical(q.Text), strings.ToLower(q.Text)
+	ctx, done := s.op(ctx)
+	defer done(&err)
+	canon, lower := cargo.CanonicalName(q.Text), strings.ToLower(q.Text)
 	where := `WHERE canon_name LIKE $1 ESCAPE '` + likeEscape + `'
 		OR search_description LIKE $2 ESCAPE '` + likeEscape + `'
 		OR EXISTS (SELECT 1 FROM unnest(search_keywords) AS k WHERE k LIKE $2 ESCAPE '` + likeEscape + `')`
@@ -328,6 +336,8 @@ func (s *Store) SearchCrates(ctx context.Context, q crated.SearchQuery) (_ []*cr
 // CountCrates returns the number of crates and of versions.
 func (s *Store) CountCrates(ctx context.Context) (crates, versions int64, err error) {
 	defer wrap(&err, "postgres.CountCrates")
+	ctx, done := s.op(ctx)
+	defer done(&err)
 	err = s.pool.QueryRow(ctx, `SELECT (SELECT count(*) FROM crates), (SELECT count(*) FROM versions)`).
 		Scan(&crates, &versions)
 	return crates, versions, err
@@ -337,6 +347,8 @@ func (s *Store) CountCrates(ctx context.Context) (crates, versions int64, err er
 // version ids are skipped, so that one of them cannot lose a whole batch.
 func (s *Store) AddDownloads(ctx context.Context, counts map[int64]int64) (err error) {
 	defer wrap(&err, "postgres.AddDownloads(%d versions)", len(counts))
+	ctx, done := s.op(ctx)
+	defer done(&err)
 	ids := make([]int64, 0, len(counts))
 	for id, n := range counts {
 		if n != 0 {

@@ -83,8 +83,16 @@ func (s *Store) listenConn(ctx context.Context) (*pgx.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	if _, err := conn.Exec(ctx, `LISTEN `+changesChannel); err != nil {
-		conn.Close(ctx)
+	// The wait for notifications has no end, but LISTEN itself gets the
+	// deadline of any query: a server that accepts the connection and
+	// then stalls must not hold Listen forever.
+	listenCtx, cancel := context.WithTimeout(ctx, s.queryTimeout())
+	_, err = conn.Exec(listenCtx, `LISTEN `+changesChannel)
+	cancel()
+	if err != nil {
+		closeCtx, cancel := context.WithTimeout(context.Background(), time.Second)
+		conn.Close(closeCtx)
+		cancel()
 		return nil, err
 	}
 	if s.listening != nil {

@@ -8,6 +8,7 @@ import (
 	"path"
 	"regexp"
 	"sort"
+	"time"
 
 	"github.com/crated/crated"
 )
@@ -16,6 +17,9 @@ import (
 var migrationFS embed.FS
 
 var migrationName = regexp.MustCompile(`^[0-9]{4}_[a-z0-9_]+\.sql$`)
+
+// migrateTimeout bounds Migrate, lock wait included.
+const migrateTimeout = 5 * time.Minute
 
 // migrationLock is the key of the advisory lock that serializes migrations.
 // Advisory locks are per database, so this only excludes other crated
@@ -31,6 +35,10 @@ const migrationLock int64 = 0x637261746564006d
 // database) are left alone.
 func (s *Store) Migrate(ctx context.Context) (err error) {
 	defer wrap(&err, "postgres.Migrate")
+	// Longer than a query's deadline: a migration may rewrite a table,
+	// and may wait for another replica's migration first.
+	ctx, cancel := context.WithTimeout(ctx, migrateTimeout)
+	defer cancel()
 	names, err := fs.Glob(migrationFS, "migration/*.sql")
 	if err != nil {
 		return err
@@ -71,6 +79,11 @@ func (s *Store) Migrate(ctx context.Context) (err error) {
 		if applied[name] {
 			continue
 		}
+		if check := migrationChecks[name]; check != nil {
+			if err := check(ctx, tx); err != nil {
+				return err
+			}
+		}
 		body, err := migrationFS.ReadFile(file)
 		if err != nil {
 			return err
@@ -98,4 +111,28 @@ func (s *Store) migrateError(err error) error {
 			configKey, s.listenConfig.User, s.listenConfig.Database, e.Message), err)
 	}
 	return err
+}
+
+// migrationChecks run before the migration they are named after, in its
+// transaction, to refuse with a clear message what its SQL would reject with
+// a bare constraint error.
+var migrationChecks = map[string]func(ctx context.Context, tx *tx) error{
+	"0002_logins.sql": checkLoginClashes,
+}
+
+// checkLoginClashes refuses a database whose logins differ only in ASCII case
+// or '-' versus '_': migration 0002 makes such logins unique.
+func checkLoginClashes(ctx context.Context, tx *tx) error {
+	groups, err := queryAll(ctx, tx, func(r scanner) (g string, err error) {
+		return g, r.Scan(&g)
+	}, `SELECT string_agg(login, ', ' ORDER BY login) FROM users
+		GROUP BY translate(login, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ-', 'abcdefghijklmnopqrstuvwxyz_')
+		HAVING count(*) > 1 ORDER BY 1`)
+	if err != nil {
+		return err
+	}
+	if len(groups) > 0 {
+		return crated.LoginClashes(groups)
+	}
+	return nil
 }

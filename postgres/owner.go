@@ -12,6 +12,8 @@ import (
 // Owners lists a crate's owners by login.
 func (s *Store) Owners(ctx context.Context, crateID int64) (_ []*crated.User, err error) {
 	defer wrap(&err, "postgres.Owners(%d)", crateID)
+	ctx, done := s.op(ctx)
+	defer done(&err)
 	us, err := queryAll(ctx, s.pool, scanUser, `SELECT `+userColumns+` FROM users
 		WHERE id IN (SELECT user_id FROM crate_owners WHERE crate_id = $1) ORDER BY login`, crateID)
 	if err == nil && len(us) == 0 {
@@ -24,12 +26,16 @@ func (s *Store) Owners(ctx context.Context, crateID int64) (_ []*crated.User, er
 // IsOwner reports whether the user owns the crate.
 func (s *Store) IsOwner(ctx context.Context, crateID, userID int64) (_ bool, err error) {
 	defer wrap(&err, "postgres.IsOwner(%d, %d)", crateID, userID)
+	ctx, done := s.op(ctx)
+	defer done(&err)
 	return exists(ctx, s.pool, `SELECT 1 FROM crate_owners WHERE crate_id = $1 AND user_id = $2`, crateID, userID)
 }
 
 // CratesOwnedBy lists the crates a user owns, by canonical name.
 func (s *Store) CratesOwnedBy(ctx context.Context, userID int64) (_ []*crated.Crate, err error) {
 	defer wrap(&err, "postgres.CratesOwnedBy(%d)", userID)
+	ctx, done := s.op(ctx)
+	defer done(&err)
 	return queryAll(ctx, s.pool, scanCrate, `SELECT `+crateColumns+` FROM crates
 		WHERE id IN (SELECT crate_id FROM crate_owners WHERE user_id = $1) ORDER BY canon_name`, userID)
 }
@@ -49,6 +55,8 @@ func userLogin(ctx context.Context, tx *tx, userID int64) (string, error) {
 // unknown crate or user is ENOTFOUND and adds nobody.
 func (s *Store) AddOwners(ctx context.Context, crateID int64, userIDs []int64, actorID int64) (err error) {
 	defer wrap(&err, "postgres.AddOwners(%d)", crateID)
+	ctx, done := s.op(ctx)
+	defer done(&err)
 	tx, err := s.begin(ctx)
 	if err != nil {
 		return err
@@ -92,6 +100,8 @@ func (s *Store) AddOwners(ctx context.Context, crateID int64, userIDs []int64, a
 // and removes nobody.
 func (s *Store) RemoveOwners(ctx context.Context, crateID int64, userIDs []int64, actorID int64) (err error) {
 	defer wrap(&err, "postgres.RemoveOwners(%d)", crateID)
+	ctx, done := s.op(ctx)
+	defer done(&err)
 	tx, err := s.begin(ctx)
 	if err != nil {
 		return err
@@ -129,7 +139,7 @@ func (s *Store) RemoveOwners(ctx context.Context, crateID int64, userIDs []int64
 	if ok, err := exists(ctx, tx, `SELECT 1 FROM crate_owners WHERE crate_id = $1`, crateID); err != nil {
 		return err
 	} else if !ok {
-		return crated.Errorf(crated.EINVALID, "cannot remove every owner of crate `%s`: a crate must keep at least one owner", name)
+		return crated.LastOwner(name)
 	}
 	return tx.Commit(ctx)
 }

@@ -69,6 +69,11 @@ type Store struct {
 	// listening, if set, is called each time Listen's LISTEN is in place
 	// (tests wait for it).
 	listening func()
+	// QueryTimeout bounds each method's work in the database, waiting for
+	// a pool connection included (default 10 seconds; Listen is not
+	// bounded, it runs until its context ends). Set it before use.
+	QueryTimeout time.Duration
+
 	// idleCheck is defaultIdleCheck; tests shorten it.
 	idleCheck time.Duration
 }
@@ -109,6 +114,8 @@ func (s *Store) Close() error {
 // Ping reports whether the database answers a query.
 func (s *Store) Ping(ctx context.Context) (err error) {
 	defer wrap(&err, "postgres.Ping")
+	ctx, done := s.op(ctx)
+	defer done(&err)
 	return s.pool.Ping(ctx)
 }
 
@@ -215,6 +222,8 @@ func insertAudit(ctx context.Context, tx *tx, userID int64, action, crate, versi
 // limit <= 0).
 func (s *Store) Audit(ctx context.Context, limit int) (_ []*crated.AuditEntry, err error) {
 	defer wrap(&err, "postgres.Audit(%d)", limit)
+	ctx, done := s.op(ctx)
+	defer done(&err)
 	return queryAll(ctx, s.pool, func(r scanner) (*crated.AuditEntry, error) {
 		var e crated.AuditEntry
 		err := r.Scan(&e.ID, &e.Time, &e.UserID, &e.Action, &e.Crate, &e.Version, &e.Detail)

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/crated/crated"
+	"github.com/crated/crated/cargo"
 	"github.com/crated/crated/postgres"
 	"github.com/crated/crated/storetest"
 )
@@ -28,7 +29,7 @@ func createUser(t testing.TB, s crated.Store, login string) *crated.User {
 func newVersion(crateID int64, name, vers string, user int64) *crated.NewVersion {
 	key, _, _ := strings.Cut(vers, "+")
 	sum := sha256.Sum256([]byte(name + "@" + vers))
-	canon := strings.ReplaceAll(strings.ToLower(name), "-", "_")
+	canon := cargo.CanonicalName(name)
 	var sortKey strings.Builder
 	for _, part := range strings.Split(key, ".") {
 		n, _ := strconv.Atoi(part)

@@ -24,6 +24,8 @@ func scanToken(r scanner) (*crated.Token, error) {
 func (s *Store) ReplaceToken(ctx context.Context, t *crated.Token) (_ *crated.Token, err error) {
 	// The hash stays out of the error, even the internal one.
 	defer wrap(&err, "postgres.ReplaceToken(user %d)", t.UserID)
+	ctx, done := s.op(ctx)
+	defer done(&err)
 	tx, err := s.begin(ctx)
 	if err != nil {
 		return nil, err
@@ -42,7 +44,7 @@ func (s *Store) ReplaceToken(ctx context.Context, t *crated.Token) (_ *crated.To
 	switch {
 	case violates(err, uniqueViolation, "tokens_hash_key"):
 		// Another user's token has this hash. Never show the hash.
-		return nil, crated.Errorf(crated.ECONFLICT, "this token is already in use")
+		return nil, crated.TokenTaken()
 	case violates(err, uniqueViolation, "tokens_user_key"):
 		// A concurrent ReplaceToken for the same user committed its token
 		// between our DELETE and INSERT.
@@ -65,9 +67,11 @@ func (s *Store) ReplaceToken(ctx context.Context, t *crated.Token) (_ *crated.To
 // TokenByHash finds a token by the hash of its string.
 func (s *Store) TokenByHash(ctx context.Context, hash string) (_ *crated.Token, err error) {
 	defer wrap(&err, "postgres.TokenByHash")
+	ctx, done := s.op(ctx)
+	defer done(&err)
 	t, err := scanToken(s.pool.QueryRow(ctx, `SELECT `+tokenColumns+` FROM tokens WHERE hash = $1`, hash))
 	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, crated.Errorf(crated.ENOTFOUND, "no such token")
+		return nil, crated.TokenNotFound()
 	}
 	return t, err
 }
@@ -75,9 +79,11 @@ func (s *Store) TokenByHash(ctx context.Context, hash string) (_ *crated.Token, 
 // UserToken returns the user's token.
 func (s *Store) UserToken(ctx context.Context, userID int64) (_ *crated.Token, err error) {
 	defer wrap(&err, "postgres.UserToken(%d)", userID)
+	ctx, done := s.op(ctx)
+	defer done(&err)
 	t, err := scanToken(s.pool.QueryRow(ctx, `SELECT `+tokenColumns+` FROM tokens WHERE user_id = $1`, userID))
 	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, crated.Errorf(crated.ENOTFOUND, "user %d has no token", userID)
+		return nil, crated.NoToken(userID)
 	}
 	return t, err
 }
@@ -85,6 +91,8 @@ func (s *Store) UserToken(ctx context.Context, userID int64) (_ *crated.Token, e
 // RevokeToken deletes the user's token, if there is one.
 func (s *Store) RevokeToken(ctx context.Context, userID int64) (err error) {
 	defer wrap(&err, "postgres.RevokeToken(%d)", userID)
+	ctx, done := s.op(ctx)
+	defer done(&err)
 	_, err = s.pool.Exec(ctx, `DELETE FROM tokens WHERE user_id = $1`, userID)
 	return err
 }
@@ -97,6 +105,8 @@ const staleLogins = time.Hour
 // expired long ago and were never completed.
 func (s *Store) PutLoginState(ctx context.Context, st *crated.LoginState) (err error) {
 	defer wrap(&err, "postgres.PutLoginState")
+	ctx, done := s.op(ctx)
+	defer done(&err)
 	tx, err := s.begin(ctx)
 	if err != nil {
 		return err
@@ -108,7 +118,7 @@ func (s *Store) PutLoginState(ctx context.Context, st *crated.LoginState) (err e
 	_, err = tx.Exec(ctx, `INSERT INTO login_states (key, nonce, pkce_verifier, kind, expires_at)
 		VALUES ($1, $2, $3, $4, $5)`, st.Key, st.Nonce, st.PKCEVerifier, st.Kind, st.ExpiresAt)
 	if violates(err, uniqueViolation, "login_states_pkey") {
-		return crated.Errorf(crated.ECONFLICT, "this login is already pending")
+		return crated.LoginStateTaken()
 	} else if err != nil {
 		return err
 	}
@@ -121,10 +131,12 @@ func (s *Store) PutLoginState(ctx context.Context, st *crated.LoginState) (err e
 // receive the same callback: only one of them gets the row.
 func (s *Store) TakeLoginState(ctx context.Context, key string, now time.Time) (_ *crated.LoginState, err error) {
 	defer wrap(&err, "postgres.TakeLoginState")
+	ctx, done := s.op(ctx)
+	defer done(&err)
 	st := crated.LoginState{Key: key}
 	err = s.pool.QueryRow(ctx, `DELETE FROM login_states WHERE key = $1
 		RETURNING nonce, pkce_verifier, kind, expires_at`, key).Scan(&st.Nonce, &st.PKCEVerifier, &st.Kind, &st.ExpiresAt)
-	notFound := crated.Errorf(crated.ENOTFOUND, "this login has expired or was already used, please start again")
+	notFound := crated.LoginStateNotFound()
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, notFound
 	} else if err != nil {

@@ -83,7 +83,10 @@ func (s *Service) ownerChange(ctx context.Context, u *crated.User, name string, 
 }
 
 // ResolveLogin finds a user by full login ("gitlab.com:alice",
-// "ktra-secure-auth:bob") or by bare name when exactly one user has it.
+// "ktra-secure-auth:bob") or by bare name when exactly one user has it. A
+// login with ':' is a full login and matches only itself: were it also
+// looked up as a bare name, an account whose provider name is "HOST:alice"
+// would answer for `cargo owner --add HOST:alice` in place of alice.
 func (s *Service) ResolveLogin(ctx context.Context, login string) (*crated.User, error) {
 	if len(login) > 256 {
 		return nil, crated.Errorf(crated.EINVALID, "login is too long")
@@ -96,6 +99,9 @@ func (s *Service) ResolveLogin(ctx context.Context, login string) (*crated.User,
 		if u.Login == login {
 			return u, nil
 		}
+	}
+	if strings.Contains(login, ":") {
+		users = nil
 	}
 	switch len(users) {
 	case 0:

@@ -28,8 +28,17 @@ type Config struct {
 	// Sealer keeps a re-displayable copy of tokens (OpenID mode). Nil: only
 	// hashes are stored.
 	Sealer *Sealer
-	Now    func() time.Time
-	Logger *slog.Logger
+	// PasswordHashConcurrency bounds the password hashes run at once
+	// (0: DefaultPasswordHashConcurrency); PasswordHashWait is how long a
+	// check queues for one before the answer is 503 (0: 2 seconds).
+	PasswordHashConcurrency int
+	PasswordHashWait        time.Duration
+	// LoginMaxFailures password guesses per user name are evaluated within
+	// LoginFailureWindow, on all replicas together (0: 10 and 15 minutes).
+	LoginMaxFailures   int
+	LoginFailureWindow time.Duration
+	Now                func() time.Time
+	Logger             *slog.Logger
 }
 
 // Service is the registry.
@@ -40,7 +49,7 @@ type Service struct {
 	// changed is called with a crate's canonical name after every committed
 	// change so caches can drop it.
 	changed []func(canon string)
-	logins  failureLimiter
+	hashes  *hashSlots
 }
 
 // New returns a service over the given stores.
@@ -54,7 +63,20 @@ func New(store crated.Store, blobs crated.BlobStore, cfg Config) *Service {
 	if cfg.Limits == (cargo.Limits{}) {
 		cfg.Limits = cargo.DefaultLimits()
 	}
-	return &Service{store: store, blobs: blobs, cfg: cfg}
+	if cfg.PasswordHashConcurrency <= 0 {
+		cfg.PasswordHashConcurrency = DefaultPasswordHashConcurrency()
+	}
+	if cfg.PasswordHashWait <= 0 {
+		cfg.PasswordHashWait = DefaultPasswordHashWait
+	}
+	if cfg.LoginMaxFailures <= 0 {
+		cfg.LoginMaxFailures = DefaultLoginMaxFailures
+	}
+	if cfg.LoginFailureWindow <= 0 {
+		cfg.LoginFailureWindow = DefaultLoginFailureWindow
+	}
+	return &Service{store: store, blobs: blobs, cfg: cfg,
+		hashes: newHashSlots(cfg.PasswordHashConcurrency, cfg.PasswordHashWait)}
 }
 
 // OnChange registers fn to be called after a crate changes.

@@ -191,15 +191,15 @@ func TestLoginLockout(t *testing.T) {
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	svc := newService(t, Config{PasswordLogin: true, Now: func() time.Time { return now }})
 	svc.CreateUser(ctx, "alice", "long enough")
-	for i := 0; i < maxFailures; i++ {
+	for i := 0; i < DefaultLoginMaxFailures; i++ {
 		if _, err := svc.PasswordLogin(ctx, "alice", "wrong password"); !crated.IsCode(err, crated.EFORBIDDEN) {
 			t.Fatalf("failure %d: %v", i, err)
 		}
 	}
 	if _, err := svc.PasswordLogin(ctx, "alice", "long enough"); !crated.IsCode(err, crated.ERATELIMIT) {
-		t.Fatalf("after %d failures even the right password must wait: %v", maxFailures, err)
+		t.Fatalf("after %d failures even the right password must wait: %v", DefaultLoginMaxFailures, err)
 	}
-	now = now.Add(failureWindow + time.Second)
+	now = now.Add(DefaultLoginFailureWindow + time.Second)
 	if _, err := svc.PasswordLogin(ctx, "alice", "long enough"); err != nil {
 		t.Fatalf("after the window: %v", err)
 	}

@@ -2,14 +2,17 @@ package registry
 
 import (
 	"context"
-	"time"
+	"strings"
 	"unicode"
 
 	"github.com/crated/crated"
 )
 
-// validateUserName keeps password-user names printable and unambiguous in
-// logins and URLs.
+// validateUserName is the rule for every user name crated creates, typed by
+// an administrator or a registrant or sent by an OpenID provider: printable
+// and unambiguous in logins ("{issuer host}:{name}", so no ':') and in URLs
+// (no "." or "..", which are path segments). Names that differ only in case
+// or in '-' versus '_' are one name: the store refuses the second.
 func validateUserName(name string) error {
 	if name == "" || len(name) > 64 {
 		return crated.Errorf(crated.EINVALID, "user name must be 1 to 64 characters")
@@ -18,6 +21,9 @@ func validateUserName(name string) error {
 		if r > unicode.MaxASCII || !(unicode.IsLetter(r) || unicode.IsDigit(r) || r == '-' || r == '_' || r == '.') {
 			return crated.Errorf(crated.EINVALID, "user name may only contain ASCII letters, digits, `-`, `_` and `.`")
 		}
+	}
+	if strings.Trim(name, ".") == "" {
+		return crated.Errorf(crated.EINVALID, "user name must not be made of dots only: `.` and `..` are path segments")
 	}
 	return nil
 }
@@ -43,11 +49,15 @@ func (s *Service) CreateUser(ctx context.Context, name, password string) (*crate
 		if err := validatePassword(password); err != nil {
 			return nil, "", err
 		}
-		u.PasswordHash = HashPassword(password)
+		var err error
+		if u.PasswordHash, err = s.hashPassword(ctx, password); err != nil {
+			return nil, "", err
+		}
 	}
 	if err := s.store.CreateUser(ctx, u); err != nil {
 		if crated.IsCode(err, crated.ECONFLICT) {
-			return nil, "", crated.Errorf(crated.ECONFLICT, "user `%s` already exists", name)
+			return nil, "", crated.Errorf(crated.ECONFLICT,
+				"user `%s` already exists, or a user whose name differs from it only in case or in `-` versus `_`", name)
 		}
 		return nil, "", err
 	}
@@ -88,7 +98,9 @@ func (s *Service) ChangePassword(ctx context.Context, name, oldPassword, newPass
 	if err := validatePassword(newPassword); err != nil {
 		return "", err
 	}
-	u.PasswordHash = HashPassword(newPassword)
+	if u.PasswordHash, err = s.hashPassword(ctx, newPassword); err != nil {
+		return "", err
+	}
 	if err := s.store.UpdateUser(ctx, u); err != nil {
 		return "", err
 	}
@@ -105,7 +117,9 @@ func (s *Service) SetPassword(ctx context.Context, login, password string) error
 	if err := validatePassword(password); err != nil {
 		return err
 	}
-	u.PasswordHash = HashPassword(password)
+	if u.PasswordHash, err = s.hashPassword(ctx, password); err != nil {
+		return err
+	}
 	return s.store.UpdateUser(ctx, u)
 }
 
@@ -116,30 +130,49 @@ var errBadLogin = crated.Errorf(crated.EFORBIDDEN, "wrong user name or password"
 // does not tell whether a name is registered.
 var dummyHash = HashPassword("crated-dummy-password")
 
+// checkPassword verifies a password login. The order matters: the attempt
+// first waits for a hashing slot (so a flood queues without touching the
+// database), then reserves one of the name's guesses of the window (so racing
+// guesses cannot exceed the limit), then hashes: the stored hash, or a dummy
+// one for an unknown name, so that neither the time nor the queue tells
+// whether a name is registered.
 func (s *Service) checkPassword(ctx context.Context, name, password string) (*crated.User, error) {
 	if !s.cfg.PasswordLogin {
 		return nil, crated.Errorf(crated.EFORBIDDEN, "password login is disabled on this registry: log in at /me")
 	}
-	if validateUserName(name) != nil || len(password) > 1024 {
+	// Names that were never valid cannot exist: no guess to count.
+	if len(name) == 0 || len(name) > 64 || strings.ContainsAny(name, ":/") || len(password) > 1024 {
 		return nil, errBadLogin
-	}
-	now := s.cfg.Now()
-	if blocked, until := s.logins.blocked(name, now); blocked {
-		return nil, crated.Errorf(crated.ERATELIMIT, "too many failed logins for `%s`; try again after %s", name, until.UTC().Format(time.RFC3339))
 	}
 	u, err := s.store.UserByLogin(ctx, s.cfg.LoginPrefix+name)
 	if crated.IsCode(err, crated.ENOTFOUND) {
-		CheckPassword(dummyHash, password)
-		s.logins.fail(name, now)
-		return nil, errBadLogin
+		u = nil
 	} else if err != nil {
 		return nil, err
 	}
-	if u.PasswordHash == "" || !CheckPassword(u.PasswordHash, password) {
-		s.logins.fail(name, now)
+	hash := dummyHash
+	if u != nil && u.PasswordHash != "" {
+		hash = u.PasswordHash
+	}
+	var ok bool
+	var reserveErr error
+	err = s.hashes.do(ctx, func() {
+		if reserveErr = s.reserveAttempt(ctx, name); reserveErr == nil {
+			ok = CheckPassword(hash, password)
+		}
+	})
+	switch {
+	case err != nil:
+		return nil, err
+	case reserveErr != nil:
+		return nil, reserveErr
+	case u == nil || u.PasswordHash == "" || !ok:
 		return nil, errBadLogin
 	}
-	s.logins.succeed(name)
+	if err := s.store.ClearLoginAttempts(ctx, attemptKey(name)); err != nil {
+		// The login is good; the name keeps a count that expires.
+		s.cfg.Logger.WarnContext(ctx, "cannot clear the failed logins of a user", "user", u.Login, "err", err)
+	}
 	return u, nil
 }
 
@@ -176,6 +209,16 @@ func (s *Service) issueToken(ctx context.Context, u *crated.User) (token, revoke
 func (s *Service) OIDCLogin(ctx context.Context, id crated.Identity, replace bool) (*crated.LoginResult, error) {
 	if id.Issuer == "" || id.Subject == "" || id.Username == "" {
 		return nil, crated.Errorf(crated.EINVALID, "the identity provider did not return a user id and user name")
+	}
+	// A provider's user name follows the rules of every user name: a name
+	// like "HOST:alice" would give the login "HOST:HOST:alice" and pose as
+	// HOST:alice. Refused before anything is created.
+	if err := validateUserName(id.Username); err != nil {
+		s.cfg.Logger.InfoContext(ctx, "openid login refused: the user name is not valid here",
+			"issuer", id.Issuer, "subject", id.Subject, "username", id.Username, "err", err)
+		return nil, crated.Errorf(crated.EFORBIDDEN,
+			"Your user name at the identity provider, %q, cannot be used on this registry: %s. Ask the registry's administrator.",
+			id.Username, crated.ErrorMessage(err))
 	}
 	login := id.IssuerHost + ":" + id.Username
 	u, err := s.store.UserByIdentity(ctx, id.Issuer, id.Subject)

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/crated/crated"
+	"github.com/crated/crated/cargo"
 )
 
 const crateColumns = `id, name, canon_name, description, homepage, documentation, repository,
@@ -53,17 +54,12 @@ func splitList(s string) []string {
 	return strings.Split(s, "\n")
 }
 
-// canonical is the canonical form of a crate name or search text.
-func canonical(s string) string {
-	return strings.ReplaceAll(strings.ToLower(s), "-", "_")
-}
-
 // CrateByName finds a crate by its canonical name.
 func (s *Store) CrateByName(ctx context.Context, canon string) (_ *crated.Crate, err error) {
-	defer crated.Wrap(&err, "sqlite.CrateByName(%q)", canon)
+	defer wrap(&err, "sqlite.CrateByName(%q)", canon)
 	c, err := scanCrate(s.read.QueryRowContext(ctx, `SELECT `+crateColumns+` FROM crates WHERE canon_name = ?`, canon))
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, crated.Errorf(crated.ENOTFOUND, "crate `%s` does not exist", canon)
+		return nil, crated.CrateNotFound(canon)
 	}
 	return c, err
 }
@@ -72,14 +68,14 @@ func (s *Store) CrateByName(ctx context.Context, canon string) (_ *crated.Crate,
 func crateExists(ctx context.Context, q queryer, crateID int64) error {
 	ok, err := exists(ctx, q, `SELECT 1 FROM crates WHERE id = ?`, crateID)
 	if err == nil && !ok {
-		err = crated.Errorf(crated.ENOTFOUND, "crate %d does not exist", crateID)
+		err = crated.CrateIDNotFound(crateID)
 	}
 	return err
 }
 
 // Versions lists a crate's versions in publish order.
 func (s *Store) Versions(ctx context.Context, crateID int64) (_ []*crated.Version, err error) {
-	defer crated.Wrap(&err, "sqlite.Versions(%d)", crateID)
+	defer wrap(&err, "sqlite.Versions(%d)", crateID)
 	vs, err := queryAll(ctx, s.read, scanVersion,
 		`SELECT `+versionColumns+` FROM versions WHERE crate_id = ? ORDER BY id`, crateID)
 	if err == nil && len(vs) == 0 {
@@ -92,11 +88,11 @@ func (s *Store) Versions(ctx context.Context, crateID int64) (_ []*crated.Versio
 
 // Version finds one version by its exact Vers.
 func (s *Store) Version(ctx context.Context, crateID int64, vers string) (_ *crated.Version, err error) {
-	defer crated.Wrap(&err, "sqlite.Version(%d, %q)", crateID, vers)
+	defer wrap(&err, "sqlite.Version(%d, %q)", crateID, vers)
 	v, err := scanVersion(s.read.QueryRowContext(ctx,
 		`SELECT `+versionColumns+` FROM versions WHERE crate_id = ? AND vers = ?`, crateID, vers))
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, crated.Errorf(crated.ENOTFOUND, "crate version `%s` does not exist", vers)
+		return nil, crated.VersionNotFound(vers)
 	}
 	return v, err
 }
@@ -128,7 +124,7 @@ func newCrateRow(c *crated.Crate) (crateRow, error) {
 // entry: one transaction of three statements (four for a new crate), all
 // prepared in Open.
 func (s *Store) PublishVersion(ctx context.Context, nv *crated.NewVersion) (_ *crated.Version, err error) {
-	defer crated.Wrap(&err, "sqlite.PublishVersion(%q, %q)", nv.Crate.CanonName, nv.Version.Vers)
+	defer wrap(&err, "sqlite.PublishVersion(%q, %q)", nv.Crate.CanonName, nv.Version.Vers)
 	row, err := newCrateRow(&nv.Crate)
 	if err != nil {
 		return nil, err
@@ -194,7 +190,7 @@ func insertCrate(ctx context.Context, tx *writeTx, c *crated.Crate, row crateRow
 		// Name the crate as its owners spell it. Only the statement
 		// failed: the transaction is still usable.
 		_ = tx.QueryRowContext(ctx, `SELECT name FROM crates WHERE canon_name = ?`, c.CanonName).Scan(&existing)
-		return 0, crated.Errorf(crated.ECONFLICT, "a crate named `%s` already exists", existing)
+		return 0, crated.CrateTaken(existing)
 	}
 	return id, err
 }
@@ -216,14 +212,14 @@ func insertVersion(ctx context.Context, tx *writeTx, v *crated.Version) (int64, 
 		existing := v.VersKey
 		_ = tx.QueryRowContext(ctx, `SELECT vers FROM versions WHERE crate_id = ? AND vers_key = ?`,
 			v.CrateID, v.VersKey).Scan(&existing)
-		return 0, crated.Errorf(crated.ECONFLICT, "crate version `%s` is already uploaded", existing)
+		return 0, crated.VersionTaken(existing)
 	case isForeignKey(err):
 		// Which reference failed is a question for the data, not for
 		// the driver's message.
 		if err := crateExists(ctx, tx, v.CrateID); err != nil {
 			return 0, err
 		}
-		return 0, crated.Errorf(crated.ENOTFOUND, "user %d does not exist", v.PublishedBy)
+		return 0, crated.UserIDNotFound(v.PublishedBy)
 	}
 	return id, err
 }
@@ -247,7 +243,7 @@ func updateCrate(ctx context.Context, tx *writeTx, crateID int64, c *crated.Crat
 		row.searchDescription, row.searchKeywords, dbTime(tx.now), crateID,
 	).Scan(&name)
 	if errors.Is(err, sql.ErrNoRows) {
-		return "", crated.Errorf(crated.ENOTFOUND, "crate %d does not exist", crateID)
+		return "", crated.CrateIDNotFound(crateID)
 	}
 	return name, err
 }
@@ -260,7 +256,7 @@ const (
 // SetYanked sets a version's yanked flag, recomputes MaxVersion and records
 // the audit entry.
 func (s *Store) SetYanked(ctx context.Context, versionID int64, yanked bool, actorID int64) (err error) {
-	defer crated.Wrap(&err, "sqlite.SetYanked(%d, %v)", versionID, yanked)
+	defer wrap(&err, "sqlite.SetYanked(%d, %v)", versionID, yanked)
 	tx, err := s.begin(ctx)
 	if err != nil {
 		return err
@@ -271,7 +267,7 @@ func (s *Store) SetYanked(ctx context.Context, versionID int64, yanked bool, act
 	var vers string
 	err = tx.QueryRowContext(ctx, yankSQL, boolInt(yanked), versionID).Scan(&crateID, &vers)
 	if errors.Is(err, sql.ErrNoRows) {
-		return crated.Errorf(crated.ENOTFOUND, "version %d does not exist", versionID)
+		return crated.VersionIDNotFound(versionID)
 	} else if err != nil {
 		return err
 	}
@@ -294,8 +290,8 @@ func (s *Store) SetYanked(ctx context.Context, versionID int64, yanked bool, act
 // lowercased text in the lowercased description and keywords, with instr():
 // a plain substring test, so '%', '_' and '\' need no escaping.
 func (s *Store) SearchCrates(ctx context.Context, q crated.SearchQuery) (_ []*crated.Crate, _ int, err error) {
-	defer crated.Wrap(&err, "sqlite.SearchCrates(%q)", q.Text)
-	canon, lower := canonical(q.Text), strings.ToLower(q.Text)
+	defer wrap(&err, "sqlite.SearchCrates(%q)", q.Text)
+	canon, lower := cargo.CanonicalName(q.Text), strings.ToLower(q.Text)
 	limit, offset := q.Limit, max(q.Offset, 0)
 	if limit <= 0 {
 		limit = -1 // SQLite: no limit
@@ -324,7 +320,7 @@ func (s *Store) SearchCrates(ctx context.Context, q crated.SearchQuery) (_ []*cr
 
 // CountCrates returns the number of crates and of versions.
 func (s *Store) CountCrates(ctx context.Context) (crates, versions int64, err error) {
-	defer crated.Wrap(&err, "sqlite.CountCrates")
+	defer wrap(&err, "sqlite.CountCrates")
 	err = s.read.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM crates), (SELECT count(*) FROM versions)`).
 		Scan(&crates, &versions)
 	return crates, versions, err
@@ -338,7 +334,7 @@ const (
 // AddDownloads adds download counts to versions and their crates. Unknown
 // version ids are skipped, so that one of them cannot lose a whole batch.
 func (s *Store) AddDownloads(ctx context.Context, counts map[int64]int64) (err error) {
-	defer crated.Wrap(&err, "sqlite.AddDownloads(%d versions)", len(counts))
+	defer wrap(&err, "sqlite.AddDownloads(%d versions)", len(counts))
 	if len(counts) == 0 {
 		return nil
 	}

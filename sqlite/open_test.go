@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/crated/crated"
+	"github.com/crated/crated/cargo"
 )
 
 func mustOpen(t *testing.T, path string) *Store {
@@ -25,7 +26,7 @@ func publish(t *testing.T, s *Store, crateID int64, name, vers string, user int6
 	t.Helper()
 	return s.PublishVersion(t.Context(), &crated.NewVersion{
 		CrateID: crateID,
-		Crate:   crated.Crate{Name: name, CanonName: canonical(name)},
+		Crate:   crated.Crate{Name: name, CanonName: cargo.CanonicalName(name)},
 		Version: crated.Version{Vers: vers, VersKey: vers, SortKey: vers, Entry: []byte("{}"), PublishedBy: user},
 		OwnerID: user,
 	})
@@ -171,7 +172,8 @@ func TestConflictMessages(t *testing.T) {
 	}{
 		{"Version", second(publish(t, s, v.CrateID, "foo-bar", "1.0.0", u.ID)), "crate version `1.0.0` is already uploaded"},
 		{"Crate", second(publish(t, s, 0, "foo_bar", "2.0.0", u.ID)), "a crate named `foo-bar` already exists"},
-		{"Login", s.CreateUser(t.Context(), &crated.User{Login: "alice"}), "the login `alice` is already taken"},
+		{"Login", s.CreateUser(t.Context(), &crated.User{Login: "alice"}), crated.LoginTaken("alice").Message},
+		{"LookAlikeLogin", s.CreateUser(t.Context(), &crated.User{Login: "Alice"}), crated.LoginTaken("Alice").Message},
 	}
 	for _, tt := range tests {
 		if crated.ErrorCode(tt.err) != crated.ECONFLICT || crated.ErrorMessage(tt.err) != tt.want {

@@ -10,7 +10,7 @@ import (
 
 // Owners lists a crate's owners by login.
 func (s *Store) Owners(ctx context.Context, crateID int64) (_ []*crated.User, err error) {
-	defer crated.Wrap(&err, "sqlite.Owners(%d)", crateID)
+	defer wrap(&err, "sqlite.Owners(%d)", crateID)
 	us, err := queryAll(ctx, s.read, scanUser, `SELECT `+userColumns+` FROM users
 		WHERE id IN (SELECT user_id FROM crate_owners WHERE crate_id = ?) ORDER BY login`, crateID)
 	if err == nil && len(us) == 0 {
@@ -22,13 +22,13 @@ func (s *Store) Owners(ctx context.Context, crateID int64) (_ []*crated.User, er
 
 // IsOwner reports whether the user owns the crate.
 func (s *Store) IsOwner(ctx context.Context, crateID, userID int64) (_ bool, err error) {
-	defer crated.Wrap(&err, "sqlite.IsOwner(%d, %d)", crateID, userID)
+	defer wrap(&err, "sqlite.IsOwner(%d, %d)", crateID, userID)
 	return exists(ctx, s.read, `SELECT 1 FROM crate_owners WHERE crate_id = ? AND user_id = ?`, crateID, userID)
 }
 
 // CratesOwnedBy lists the crates a user owns, by canonical name.
 func (s *Store) CratesOwnedBy(ctx context.Context, userID int64) (_ []*crated.Crate, err error) {
-	defer crated.Wrap(&err, "sqlite.CratesOwnedBy(%d)", userID)
+	defer wrap(&err, "sqlite.CratesOwnedBy(%d)", userID)
 	return queryAll(ctx, s.read, scanCrate, `SELECT `+crateColumns+` FROM crates
 		WHERE id IN (SELECT crate_id FROM crate_owners WHERE user_id = ?) ORDER BY canon_name`, userID)
 }
@@ -38,7 +38,7 @@ func crateName(ctx context.Context, tx *writeTx, crateID int64) (string, error) 
 	var name string
 	err := tx.QueryRowContext(ctx, `SELECT name FROM crates WHERE id = ?`, crateID).Scan(&name)
 	if errors.Is(err, sql.ErrNoRows) {
-		return "", crated.Errorf(crated.ENOTFOUND, "crate %d does not exist", crateID)
+		return "", crated.CrateIDNotFound(crateID)
 	}
 	return name, err
 }
@@ -48,7 +48,7 @@ func userLogin(ctx context.Context, tx *writeTx, userID int64) (string, error) {
 	var login string
 	err := tx.QueryRowContext(ctx, `SELECT login FROM users WHERE id = ?`, userID).Scan(&login)
 	if errors.Is(err, sql.ErrNoRows) {
-		return "", crated.Errorf(crated.ENOTFOUND, "user %d does not exist", userID)
+		return "", crated.UserIDNotFound(userID)
 	}
 	return login, err
 }
@@ -60,7 +60,7 @@ const insertOwnerSQL = `INSERT INTO crate_owners (crate_id, user_id, created_at)
 func insertOwner(ctx context.Context, tx *writeTx, crateID, userID int64) error {
 	_, err := tx.ExecContext(ctx, insertOwnerSQL, crateID, userID, dbTime(tx.now))
 	if isForeignKey(err) {
-		return crated.Errorf(crated.ENOTFOUND, "user %d does not exist", userID)
+		return crated.UserIDNotFound(userID)
 	}
 	return err
 }
@@ -69,7 +69,7 @@ func insertOwner(ctx context.Context, tx *writeTx, crateID, userID int64) error 
 // and records one audit entry per owner added. An unknown crate or user is
 // ENOTFOUND and adds nobody.
 func (s *Store) AddOwners(ctx context.Context, crateID int64, userIDs []int64, actorID int64) (err error) {
-	defer crated.Wrap(&err, "sqlite.AddOwners(%d)", crateID)
+	defer wrap(&err, "sqlite.AddOwners(%d)", crateID)
 	tx, err := s.begin(ctx)
 	if err != nil {
 		return err
@@ -104,7 +104,7 @@ func (s *Store) AddOwners(ctx context.Context, crateID int64, userIDs []int64, a
 // RemoveOwners removes owners of a crate and records one audit entry per
 // owner removed. Removing every owner is EINVALID and removes nobody.
 func (s *Store) RemoveOwners(ctx context.Context, crateID int64, userIDs []int64, actorID int64) (err error) {
-	defer crated.Wrap(&err, "sqlite.RemoveOwners(%d)", crateID)
+	defer wrap(&err, "sqlite.RemoveOwners(%d)", crateID)
 	tx, err := s.begin(ctx)
 	if err != nil {
 		return err
@@ -132,7 +132,7 @@ func (s *Store) RemoveOwners(ctx context.Context, crateID int64, userIDs []int64
 	if ok, err := exists(ctx, tx, `SELECT 1 FROM crate_owners WHERE crate_id = ?`, crateID); err != nil {
 		return err
 	} else if !ok {
-		return crated.Errorf(crated.EINVALID, "cannot remove every owner of crate `%s`: a crate must keep at least one owner", name)
+		return crated.LastOwner(name)
 	}
 	return tx.Commit()
 }

@@ -54,8 +54,9 @@ import (
 var _ crated.Store = (*Store)(nil)
 
 // busyTimeout is how long a connection waits for a lock held by another
-// process before it fails with SQLITE_BUSY.
-const busyTimeout = 5 * time.Second
+// process before it fails with SQLITE_BUSY, which the store reports as
+// EUNAVAILABLE. A variable so that a test can shorten it.
+var busyTimeout = 5 * time.Second
 
 // Store is a crated.Store on one SQLite database.
 type Store struct {
@@ -80,7 +81,7 @@ type Store struct {
 // directories if needed, and brings its schema up to date. path ":memory:"
 // opens a private in-memory database (for tests) served by one connection.
 func Open(ctx context.Context, path string) (_ *Store, err error) {
-	defer crated.Wrap(&err, "sqlite.Open(%q)", path)
+	defer wrap(&err, "sqlite.Open(%q)", path)
 	if path == "" {
 		return nil, crated.Errorf(crated.EINVALID, "the SQLite database path is empty")
 	}
@@ -185,7 +186,7 @@ func (s *Store) Close() error {
 
 // Ping reports whether the database answers a query.
 func (s *Store) Ping(ctx context.Context) (err error) {
-	defer crated.Wrap(&err, "sqlite.Ping")
+	defer wrap(&err, "sqlite.Ping")
 	var one int
 	return s.read.QueryRowContext(ctx, "SELECT 1").Scan(&one)
 }
@@ -246,6 +247,11 @@ func (s *Store) migrate(ctx context.Context) (err error) {
 		if done[name] {
 			continue
 		}
+		if check := migrationChecks[name]; check != nil {
+			if err := check(ctx, tx); err != nil {
+				return err
+			}
+		}
 		body, err := migrationFS.ReadFile(path)
 		if err != nil {
 			return err
@@ -259,6 +265,29 @@ func (s *Store) migrate(ctx context.Context) (err error) {
 		}
 	}
 	return tx.Commit()
+}
+
+// migrationChecks run before the migration they are named after, in its
+// transaction, to refuse with a clear message what its SQL would reject with
+// a bare constraint error.
+var migrationChecks = map[string]func(ctx context.Context, tx *sql.Tx) error{
+	"0002_logins.sql": checkLoginClashes,
+}
+
+// checkLoginClashes refuses a database whose logins differ only in ASCII case
+// or '-' versus '_': migration 0002 makes such logins unique.
+func checkLoginClashes(ctx context.Context, tx *sql.Tx) error {
+	groups, err := queryAll(ctx, tx, func(r scanner) (g string, err error) {
+		return g, r.Scan(&g)
+	}, `SELECT group_concat(login, ', ') FROM (SELECT login, replace(lower(login), '-', '_') AS canon FROM users ORDER BY login)
+		GROUP BY canon HAVING count(*) > 1 ORDER BY canon`)
+	if err != nil {
+		return err
+	}
+	if len(groups) > 0 {
+		return crated.LoginClashes(groups)
+	}
+	return nil
 }
 
 // writeTx is a write transaction: the exported method that begins it owns it
@@ -317,6 +346,40 @@ func sqliteCode(err error) int {
 		return e.Code()
 	}
 	return 0
+}
+
+// wrap is crated.Wrap after translate: every exported method ends with it.
+func wrap(errp *error, format string, args ...any) {
+	*errp = translate(*errp)
+	crated.Wrap(errp, format, args...)
+}
+
+// translate gives the driver errors that the methods do not handle
+// themselves a code from the crated vocabulary, by result code, never by
+// message text. The driver's error stays in the chain for the logs.
+func translate(err error) error {
+	var ce *crated.Error
+	if err == nil || errors.As(err, &ce) {
+		return err
+	}
+	var code, msg string
+	switch sqliteCode(err) & 0xff { // the primary result code
+	case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED:
+		// Another process held the lock for longer than busyTimeout.
+		code, msg = crated.EUNAVAILABLE, crated.MsgStoreBusy
+	case sqlite3.SQLITE_CONSTRAINT:
+		switch {
+		case isUnique(err):
+			code, msg = crated.ECONFLICT, crated.MsgStoreExists
+		case isForeignKey(err):
+			code, msg = crated.ENOTFOUND, crated.MsgStoreMissingRef
+		default:
+			return err
+		}
+	default:
+		return err
+	}
+	return fmt.Errorf("%w (%w)", crated.Errorf(code, "%s", msg), err)
 }
 
 // isUnique reports whether err is the violation of a UNIQUE or PRIMARY KEY
@@ -399,7 +462,7 @@ func insertAudit(ctx context.Context, tx *writeTx, userID int64, action, crate, 
 // Audit lists audit entries newest first, at most limit of them (all when
 // limit <= 0).
 func (s *Store) Audit(ctx context.Context, limit int) (_ []*crated.AuditEntry, err error) {
-	defer crated.Wrap(&err, "sqlite.Audit(%d)", limit)
+	defer wrap(&err, "sqlite.Audit(%d)", limit)
 	if limit <= 0 {
 		limit = -1 // SQLite: no limit
 	}

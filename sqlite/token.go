@@ -22,7 +22,7 @@ func scanToken(r scanner) (*crated.Token, error) {
 // ReplaceToken makes t the user's only token and returns the previous one,
 // nil if there was none. It sets t.ID and t.CreatedAt.
 func (s *Store) ReplaceToken(ctx context.Context, t *crated.Token) (_ *crated.Token, err error) {
-	defer crated.Wrap(&err, "sqlite.ReplaceToken(user %d)", t.UserID)
+	defer wrap(&err, "sqlite.ReplaceToken(user %d)", t.UserID)
 	tx, err := s.begin(ctx)
 	if err != nil {
 		return nil, err
@@ -41,9 +41,9 @@ func (s *Store) ReplaceToken(ctx context.Context, t *crated.Token) (_ *crated.To
 	switch {
 	case isUnique(err):
 		// Another user's token has this hash. Never show the hash.
-		return nil, crated.Errorf(crated.ECONFLICT, "this token is already in use")
+		return nil, crated.TokenTaken()
 	case isForeignKey(err):
-		return nil, crated.Errorf(crated.ENOTFOUND, "user %d does not exist", t.UserID)
+		return nil, crated.UserIDNotFound(t.UserID)
 	case err != nil:
 		return nil, err
 	}
@@ -60,27 +60,27 @@ func (s *Store) ReplaceToken(ctx context.Context, t *crated.Token) (_ *crated.To
 // TokenByHash finds a token by the hash of its string.
 func (s *Store) TokenByHash(ctx context.Context, hash string) (_ *crated.Token, err error) {
 	// The hash stays out of the error, even the internal one.
-	defer crated.Wrap(&err, "sqlite.TokenByHash")
+	defer wrap(&err, "sqlite.TokenByHash")
 	t, err := scanToken(s.read.QueryRowContext(ctx, `SELECT `+tokenColumns+` FROM tokens WHERE hash = ?`, hash))
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, crated.Errorf(crated.ENOTFOUND, "no such token")
+		return nil, crated.TokenNotFound()
 	}
 	return t, err
 }
 
 // UserToken returns the user's token.
 func (s *Store) UserToken(ctx context.Context, userID int64) (_ *crated.Token, err error) {
-	defer crated.Wrap(&err, "sqlite.UserToken(%d)", userID)
+	defer wrap(&err, "sqlite.UserToken(%d)", userID)
 	t, err := scanToken(s.read.QueryRowContext(ctx, `SELECT `+tokenColumns+` FROM tokens WHERE user_id = ?`, userID))
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, crated.Errorf(crated.ENOTFOUND, "user %d has no token", userID)
+		return nil, crated.NoToken(userID)
 	}
 	return t, err
 }
 
 // RevokeToken deletes the user's token, if there is one.
 func (s *Store) RevokeToken(ctx context.Context, userID int64) (err error) {
-	defer crated.Wrap(&err, "sqlite.RevokeToken(%d)", userID)
+	defer wrap(&err, "sqlite.RevokeToken(%d)", userID)
 	_, err = s.write.ExecContext(ctx, `DELETE FROM tokens WHERE user_id = ?`, userID)
 	return err
 }
@@ -92,7 +92,7 @@ const staleLogins = time.Hour
 // PutLoginState stores a pending OpenID login, and forgets logins that
 // expired long ago and were never completed.
 func (s *Store) PutLoginState(ctx context.Context, st *crated.LoginState) (err error) {
-	defer crated.Wrap(&err, "sqlite.PutLoginState")
+	defer wrap(&err, "sqlite.PutLoginState")
 	tx, err := s.begin(ctx)
 	if err != nil {
 		return err
@@ -105,7 +105,7 @@ func (s *Store) PutLoginState(ctx context.Context, st *crated.LoginState) (err e
 	_, err = tx.ExecContext(ctx, `INSERT INTO login_states (key, nonce, pkce_verifier, kind, expires_at)
 		VALUES (?, ?, ?, ?, ?)`, st.Key, st.Nonce, st.PKCEVerifier, st.Kind, dbTime(st.ExpiresAt))
 	if isUnique(err) {
-		return crated.Errorf(crated.ECONFLICT, "this login is already pending")
+		return crated.LoginStateTaken()
 	} else if err != nil {
 		return err
 	}
@@ -116,12 +116,12 @@ func (s *Store) PutLoginState(ctx context.Context, st *crated.LoginState) (err e
 // exist, was taken already or has expired at now is ENOTFOUND; an expired one
 // is deleted too.
 func (s *Store) TakeLoginState(ctx context.Context, key string, now time.Time) (_ *crated.LoginState, err error) {
-	defer crated.Wrap(&err, "sqlite.TakeLoginState")
+	defer wrap(&err, "sqlite.TakeLoginState")
 	st := crated.LoginState{Key: key}
 	var expires int64
 	err = s.write.QueryRowContext(ctx, `DELETE FROM login_states WHERE key = ?
 		RETURNING nonce, pkce_verifier, kind, expires_at`, key).Scan(&st.Nonce, &st.PKCEVerifier, &st.Kind, &expires)
-	notFound := crated.Errorf(crated.ENOTFOUND, "this login has expired or was already used, please start again")
+	notFound := crated.LoginStateNotFound()
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, notFound
 	} else if err != nil {

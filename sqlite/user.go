@@ -6,6 +6,7 @@ import (
 	"errors"
 
 	"github.com/crated/crated"
+	"github.com/crated/crated/cargo"
 )
 
 const userColumns = `id, login, name, email, password_hash, issuer, subject, admin, created_at`
@@ -18,33 +19,28 @@ func scanUser(r scanner) (*crated.User, error) {
 	return &u, err
 }
 
-// loginTaken is the conflict error for a login in use.
-func loginTaken(login string) error {
-	return crated.Errorf(crated.ECONFLICT, "the login `%s` is already taken", login)
-}
-
-// CreateUser inserts u and sets its ID and CreatedAt. A taken login or
-// OpenID identity is ECONFLICT.
+// CreateUser inserts u and sets its ID and CreatedAt. A taken login (ignoring
+// case and '-' versus '_') or OpenID identity is ECONFLICT.
 func (s *Store) CreateUser(ctx context.Context, u *crated.User) (err error) {
-	defer crated.Wrap(&err, "sqlite.CreateUser(%q)", u.Login)
+	defer wrap(&err, "sqlite.CreateUser(%q)", u.Login)
 	tx, err := s.begin(ctx)
 	if err != nil {
 		return err
 	}
 	defer tx.Rollback()
 	var id int64
-	err = tx.QueryRowContext(ctx, `INSERT INTO users (login, name, email, password_hash, issuer, subject, admin, created_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-		u.Login, u.Name, u.Email, u.PasswordHash, u.Issuer, u.Subject, boolInt(u.Admin), dbTime(tx.now)).Scan(&id)
+	err = tx.QueryRowContext(ctx, `INSERT INTO users (login, canon_login, name, email, password_hash, issuer, subject, admin, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+		u.Login, cargo.CanonicalName(u.Login), u.Name, u.Email, u.PasswordHash, u.Issuer, u.Subject, boolInt(u.Admin), dbTime(tx.now)).Scan(&id)
 	if isUnique(err) {
 		// Two constraints can fail; tell which from the data, not from the
 		// driver's message.
-		if taken, err := exists(ctx, tx, `SELECT 1 FROM users WHERE login = ?`, u.Login); err != nil {
+		if taken, err := exists(ctx, tx, `SELECT 1 FROM users WHERE canon_login = ?`, cargo.CanonicalName(u.Login)); err != nil {
 			return err
 		} else if taken {
-			return loginTaken(u.Login)
+			return crated.LoginTaken(u.Login)
 		}
-		return crated.Errorf(crated.ECONFLICT, "this %s account is already linked to another user", u.Issuer)
+		return crated.IdentityTaken(u.Issuer)
 	} else if err != nil {
 		return err
 	}
@@ -57,18 +53,18 @@ func (s *Store) CreateUser(ctx context.Context, u *crated.User) (err error) {
 
 // UpdateUser writes u's Login, Name, Email, PasswordHash and Admin.
 func (s *Store) UpdateUser(ctx context.Context, u *crated.User) (err error) {
-	defer crated.Wrap(&err, "sqlite.UpdateUser(%d)", u.ID)
-	res, err := s.write.ExecContext(ctx, `UPDATE users SET login = ?, name = ?, email = ?, password_hash = ?, admin = ?
-		WHERE id = ?`, u.Login, u.Name, u.Email, u.PasswordHash, boolInt(u.Admin), u.ID)
+	defer wrap(&err, "sqlite.UpdateUser(%d)", u.ID)
+	res, err := s.write.ExecContext(ctx, `UPDATE users SET login = ?, canon_login = ?, name = ?, email = ?, password_hash = ?, admin = ?
+		WHERE id = ?`, u.Login, cargo.CanonicalName(u.Login), u.Name, u.Email, u.PasswordHash, boolInt(u.Admin), u.ID)
 	if isUnique(err) {
-		return loginTaken(u.Login)
+		return crated.LoginTaken(u.Login)
 	} else if err != nil {
 		return err
 	}
 	if n, err := res.RowsAffected(); err != nil {
 		return err
 	} else if n == 0 {
-		return crated.Errorf(crated.ENOTFOUND, "user %d does not exist", u.ID)
+		return crated.UserIDNotFound(u.ID)
 	}
 	return nil
 }
@@ -84,23 +80,23 @@ func (s *Store) userBy(ctx context.Context, notFound error, where string, args .
 
 // UserByID finds a user by id.
 func (s *Store) UserByID(ctx context.Context, id int64) (_ *crated.User, err error) {
-	defer crated.Wrap(&err, "sqlite.UserByID(%d)", id)
-	return s.userBy(ctx, crated.Errorf(crated.ENOTFOUND, "user %d does not exist", id), `id = ?`, id)
+	defer wrap(&err, "sqlite.UserByID(%d)", id)
+	return s.userBy(ctx, crated.UserIDNotFound(id), `id = ?`, id)
 }
 
 // UserByLogin finds a user by login.
 func (s *Store) UserByLogin(ctx context.Context, login string) (_ *crated.User, err error) {
-	defer crated.Wrap(&err, "sqlite.UserByLogin(%q)", login)
-	return s.userBy(ctx, crated.Errorf(crated.ENOTFOUND, "user `%s` does not exist", login), `login = ?`, login)
+	defer wrap(&err, "sqlite.UserByLogin(%q)", login)
+	return s.userBy(ctx, crated.UserNotFound(login), `login = ?`, login)
 }
 
 // UserByIdentity finds an OpenID user by issuer and subject. An empty subject
 // matches nobody.
 func (s *Store) UserByIdentity(ctx context.Context, issuer, subject string) (_ *crated.User, err error) {
-	defer crated.Wrap(&err, "sqlite.UserByIdentity(%q)", issuer)
+	defer wrap(&err, "sqlite.UserByIdentity(%q)", issuer)
 	// The subject is an opaque identifier of the provider: keep it out of
 	// messages.
-	notFound := crated.Errorf(crated.ENOTFOUND, "no user is linked to this %s account", issuer)
+	notFound := crated.IdentityNotFound(issuer)
 	if subject == "" {
 		return nil, notFound
 	}
@@ -109,12 +105,12 @@ func (s *Store) UserByIdentity(ctx context.Context, issuer, subject string) (_ *
 
 // UsersByName lists users whose login or bare name equals name, by login.
 func (s *Store) UsersByName(ctx context.Context, name string) (_ []*crated.User, err error) {
-	defer crated.Wrap(&err, "sqlite.UsersByName(%q)", name)
+	defer wrap(&err, "sqlite.UsersByName(%q)", name)
 	return queryAll(ctx, s.read, scanUser, `SELECT `+userColumns+` FROM users WHERE login = ?1 OR name = ?1 ORDER BY login`, name)
 }
 
 // ListUsers lists every user by login.
 func (s *Store) ListUsers(ctx context.Context) (_ []*crated.User, err error) {
-	defer crated.Wrap(&err, "sqlite.ListUsers")
+	defer wrap(&err, "sqlite.ListUsers")
 	return queryAll(ctx, s.read, scanUser, `SELECT `+userColumns+` FROM users ORDER BY login`)
 }

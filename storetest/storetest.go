@@ -37,8 +37,8 @@
 //     add OwnerID as an owner.
 //   - SearchCrates: a crate matches when canonical(Text) is a substring of its
 //     CanonName, or lower(Text) is a substring of its lowercased Description
-//     or of one of its lowercased Keywords. canonical() lowercases and maps
-//     '-' to '_'. Text is literal: SQL LIKE wildcards ('%', '_') and '\' match
+//     or of one of its lowercased Keywords. canonical() is
+//     cargo.CanonicalName: it lowercases ASCII and maps '-' to '_'. Text is literal: SQL LIKE wildcards ('%', '_') and '\' match
 //     only themselves. Results are ranked: CanonName equal to
 //     canonical(Text), then CanonName starting with canonical(Text), then the
 //     rest, each group by CanonName. Offset skips results; Limit <= 0 means no
@@ -56,6 +56,16 @@
 //     owner actually added or removed) and token_replace, with the acting user
 //     in UserID and the crate's Name and the Vers where they apply. Audit
 //     entries never contain token hashes.
+//   - Logins are unique ignoring ASCII case and '-' versus '_'
+//     (cargo.CanonicalName): CreateUser and UpdateUser onto such a look-alike
+//     are ECONFLICT. Lookups (UserByLogin, UsersByName) stay exact.
+//   - ReserveLoginAttempt grants at most max attempts per key within window,
+//     however many callers race (on one store or on several stores of one
+//     database); a refusal names when the oldest attempt expires;
+//     ClearLoginAttempts resets the key, and keys are independent.
+//   - Errors: every method returns only the codes that Codes lists for it
+//     (Run checks every call the suite makes), and every error with a code
+//     other than EINTERNAL has a non-empty message.
 //   - Concurrent writers are serialized by the store: distinct versions all
 //     succeed, and of racing publishes of one version, or of one new crate,
 //     exactly one wins and the others get ECONFLICT.
@@ -78,6 +88,7 @@ import (
 	"time"
 
 	"github.com/crated/crated"
+	"github.com/crated/crated/cargo"
 )
 
 // Run runs the conformance suite against stores made by newStore, one fresh
@@ -119,6 +130,9 @@ func Run(t *testing.T, newStore func(t *testing.T) crated.Store) {
 		{"ConcurrentDistinctVersions", testConcurrentDistinctVersions},
 		{"ConcurrentSameVersion", testConcurrentSameVersion},
 		{"ConcurrentNewCrate", testConcurrentNewCrate},
+		{"LoginNamesIgnoreCase", testLoginNamesIgnoreCase},
+		{"LoginAttempts", testLoginAttempts},
+		{"ConcurrentLoginAttempts", testConcurrentLoginAttempts},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -128,15 +142,9 @@ func Run(t *testing.T, newStore func(t *testing.T) crated.Store) {
 					t.Errorf("Close: %v", err)
 				}
 			})
-			tt.fn(t, s)
+			tt.fn(t, checked(t, s))
 		})
 	}
-}
-
-// canonical is the canonical form of a crate name, as crated.Crate.CanonName
-// documents it.
-func canonical(name string) string {
-	return strings.ReplaceAll(strings.ToLower(name), "-", "_")
 }
 
 // sortKey is a SortKey good enough for the versions the suite uses:
@@ -174,12 +182,12 @@ func newVersion(crateID int64, name, vers string, user int64) *crated.NewVersion
 		CrateID: crateID,
 		Crate: crated.Crate{
 			Name:          name,
-			CanonName:     canonical(name),
+			CanonName:     cargo.CanonicalName(name),
 			Description:   "The " + name + " crate",
 			Homepage:      "https://example.com/" + name,
 			Documentation: "https://docs.example.com/" + name,
 			Repository:    "https://git.example.com/" + name,
-			Keywords:      []string{"kw-" + canonical(name)},
+			Keywords:      []string{"kw-" + cargo.CanonicalName(name)},
 			Categories:    []string{"development-tools::testing"},
 		},
 		Version: crated.Version{
@@ -223,12 +231,12 @@ func mustPublish(t *testing.T, s crated.Store, nv *crated.NewVersion) (*crated.V
 func publishNew(t *testing.T, s crated.Store, name, vers string, user int64) (*crated.Version, *crated.Crate) {
 	t.Helper()
 	var crateID int64
-	c, err := s.CrateByName(t.Context(), canonical(name))
+	c, err := s.CrateByName(t.Context(), cargo.CanonicalName(name))
 	switch {
 	case err == nil:
 		crateID = c.ID
 	case crated.ErrorCode(err) != crated.ENOTFOUND:
-		t.Fatalf("CrateByName(%q): %v", canonical(name), err)
+		t.Fatalf("CrateByName(%q): %v", cargo.CanonicalName(name), err)
 	}
 	return mustPublish(t, s, newVersion(crateID, name, vers, user))
 }

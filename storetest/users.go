@@ -147,7 +147,7 @@ func testUsersByName(t *testing.T, s crated.Store) {
 	mk("github.example.com:alice", "alice", github, "1")
 	mk("gitlab.example.com:alice2", "alice2", gitlab, "2")
 	mk("bob", "bob", "", "")
-	mk("Alice", "Alice", "", "")
+	mk("ktra:Alice", "Alice", "", "")
 
 	tests := []struct {
 		name string
@@ -156,7 +156,7 @@ func testUsersByName(t *testing.T, s crated.Store) {
 		{"alice", []string{"alice", "github.example.com:alice", "gitlab.example.com:alice"}},
 		{"gitlab.example.com:alice", []string{"gitlab.example.com:alice"}},
 		{"alice2", []string{"gitlab.example.com:alice2"}},
-		{"Alice", []string{"Alice"}},
+		{"Alice", []string{"ktra:Alice"}},
 		{"ali", nil},
 		{"ALICE", nil},
 	}
@@ -170,5 +170,44 @@ func testUsersByName(t *testing.T, s crated.Store) {
 				t.Errorf("UsersByName(%q) = %q, want %q", tt.name, got, tt.want)
 			}
 		})
+	}
+}
+
+// testLoginNamesIgnoreCase: logins that differ only in ASCII case or in '-'
+// versus '_' are one login, so that nobody can pose as an owner with a
+// look-alike name.
+func testLoginNamesIgnoreCase(t *testing.T, s crated.Store) {
+	mustUser(t, s, "alice")
+	mustUser(t, s, "bob-builder")
+	for _, login := range []string{"Alice", "ALICE", "bob_builder", "Bob-Builder"} {
+		err := s.CreateUser(ctx(t), &crated.User{Login: login, Name: login})
+		wantCode(t, "CreateUser("+login+")", err, crated.ECONFLICT)
+	}
+	carol := mustUser(t, s, "carol")
+	for _, login := range []string{"ALICE", "Bob_Builder"} {
+		upd := *carol
+		upd.Login, upd.Name = login, login
+		wantCode(t, "UpdateUser(carol -> "+login+")", s.UpdateUser(ctx(t), &upd), crated.ECONFLICT)
+	}
+	// A user may change the case of its own login.
+	upd := *carol
+	upd.Login = "Carol"
+	if err := s.UpdateUser(ctx(t), &upd); err != nil {
+		t.Errorf("UpdateUser(carol -> Carol): %v", err)
+	}
+	// Lookups stay exact: the stored spelling is the login.
+	if _, err := s.UserByLogin(ctx(t), "ALICE"); crated.ErrorCode(err) != crated.ENOTFOUND {
+		t.Errorf("UserByLogin(ALICE) = %v, want ENOTFOUND", err)
+	}
+	// Non-ASCII letters are not folded, as in cargo.CanonicalName: the
+	// Kelvin sign is not a 'k'.
+	mustUser(t, s, "kim")
+	mustUser(t, s, "\u212aim")
+	all, err := s.ListUsers(ctx(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"Carol", "alice", "bob-builder", "kim", "\u212aim"}; !slices.Equal(userLogins(all), want) {
+		t.Errorf("ListUsers = %q, want %q", userLogins(all), want)
 	}
 }
