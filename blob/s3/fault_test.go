@@ -149,6 +149,10 @@ func (f *fakeS3) serveObject(w http.ResponseWriter, r *http.Request) {
 
 // fakeStore opens a store on a fake S3 with a short timeout.
 func fakeStore(t *testing.T, retries int) (*fakeS3, *s3.Store) {
+	return fakeStoreTimeout(t, retries, 300*time.Millisecond)
+}
+
+func fakeStoreTimeout(t *testing.T, retries int, timeout time.Duration) (*fakeS3, *s3.Store) {
 	t.Helper()
 	f, srv := newFakeS3(t)
 	s, err := s3.New(context.Background(), s3.Config{
@@ -157,7 +161,7 @@ func fakeStore(t *testing.T, retries int) (*fakeS3, *s3.Store) {
 		Bucket:     fakeBucket,
 		AccessKey:  "access",
 		SecretKey:  "secret",
-		Timeout:    300 * time.Millisecond,
+		Timeout:    timeout,
 		MaxRetries: &retries,
 	})
 	if err != nil {
@@ -218,7 +222,8 @@ func TestStoreFaultsAreUnavailable(t *testing.T) {
 // A failing request is tried again as many times as configured, no more.
 func TestRetryBudget(t *testing.T) {
 	for _, retries := range []int{0, 2} {
-		f, s := fakeStore(t, retries)
+		// A timeout long enough for every retry and its backoff.
+		f, s := fakeStoreTimeout(t, retries, time.Minute)
 		f.setMode(modeFail)
 		if _, err := s.Stat(context.Background(), f.key); crated.ErrorCode(err) != crated.EUNAVAILABLE {
 			t.Errorf("Stat: %v, want EUNAVAILABLE", err)
