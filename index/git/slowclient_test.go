@@ -17,14 +17,14 @@ import (
 	gitindex "github.com/crated/crated/index/git"
 )
 
-// bigIndex returns an index whose pack (about 2 MB) is far larger than
+// bigIndex returns an index whose pack (about 300 KB) is far larger than
 // what sockets with small buffers hold, and its head commit. Its bulk is a
 // config.json with random content, which does not compress.
 func bigIndex(t *testing.T, sendTimeout time.Duration) (*gitindex.Index, string) {
 	t.Helper()
 	st := openStore(t)
 	publish(t, st, user(t, st), "alpha", "0.1.0")
-	noise := make([]byte, 2<<20)
+	noise := make([]byte, 256<<10)
 	rand.Read(noise)
 	configJSON := fmt.Sprintf(`{"dl":"http://127.0.0.1:1/dl","api":"http://127.0.0.1:1","noise":%q}`, hex.EncodeToString(noise))
 	ix, cfg := openIndex(t, st, func(c *gitindex.Config) {
@@ -106,7 +106,7 @@ func TestStalledClientsDoNotBlockClone(t *testing.T) {
 		stalledFetch(t, base, head)
 	}
 
-	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
 	defer cancel()
 	work := t.TempDir()
 	cmd := exec.CommandContext(ctx, needGit(t), "clone", "-q", base, filepath.Join(work, "clone"))
