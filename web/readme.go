@@ -18,7 +18,9 @@ import (
 // and a hostile README costs at most renderBudget each time it falls out of
 // the cache, however often it is viewed.
 const (
-	readmeWorkers = 2
+	// readmeWorkers is one: ordinary READMEs render in milliseconds, and
+	// rendering must never take the cores that serve cargo.
+	readmeWorkers = 1
 	// readmeQueue bounds the renders waiting for a worker; when it is
 	// full, the page shows plain text and a later view asks again.
 	readmeQueue = 64
