@@ -19,7 +19,7 @@ import (
 var pathological = map[string]string{
 	"emphasis":  strings.Repeat("*a_", 96<<10/3),
 	"link-open": strings.Repeat("[a](", 96<<10/4),
-	"link-ref":  strings.Repeat("[a]\n", 384<<10/4),
+	"link-ref":  strings.Repeat("[a]\n", 768<<10/4),
 }
 
 // countRenders wraps ui's renderer to count the renders it starts.
