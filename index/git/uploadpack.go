@@ -143,12 +143,6 @@ func short(s string) string {
 // common commits. The pack is built under the shared lock and in a pack
 // slot, and spooled, so that a slow client holds neither.
 func (ix *Index) serveUploadPack(w http.ResponseWriter, r *http.Request) {
-	// The server's write timeout bounds the whole answer; the per-write
-	// deadlines below must not extend it.
-	var limit time.Time
-	if srv, ok := r.Context().Value(http.ServerContextKey).(*http.Server); ok && srv.WriteTimeout > 0 {
-		limit = time.Now().Add(srv.WriteTimeout)
-	}
 	body, err := requestBody(w, r)
 	var req *uploadRequest
 	if err == nil {
@@ -185,8 +179,8 @@ func (ix *Index) serveUploadPack(w http.ResponseWriter, r *http.Request) {
 	}
 	// Every write to the client has SendTimeout to complete, so a client
 	// that stops reading is cut off rather than holding the pack and the
-	// connection.
-	out := &sendWriter{w: w, rc: http.NewResponseController(w), timeout: ix.cfg.SendTimeout, limit: limit}
+	// connection, while a clone that keeps moving is never cut.
+	out := &sendWriter{w: w, rc: http.NewResponseController(w), timeout: ix.cfg.SendTimeout}
 	if err != nil {
 		var ne notOurs
 		if errors.As(err, &ne) {
@@ -238,15 +232,16 @@ func (ix *Index) serveUploadPack(w http.ResponseWriter, r *http.Request) {
 // sendChunk is the most written to a client under one deadline.
 const sendChunk = 64 << 10
 
-// sendWriter writes to a client in chunks, each with timeout to complete,
-// and none past limit (when set). The last deadline stays set when the
-// handler returns, so that net/http's final flush is bounded too; the
-// server clears it before the connection serves another request.
+// sendWriter writes to a client in chunks, each with timeout to complete.
+// The last deadline stays set when the handler returns, so that net/http's
+// final flush is bounded too; the server clears it before the connection
+// serves another request. A wrapper of the ResponseWriter that sets its own
+// deadline on each write (crated serve's, from write_timeout) sets it after
+// this one, and wins.
 type sendWriter struct {
 	w       io.Writer
 	rc      *http.ResponseController
 	timeout time.Duration
-	limit   time.Time
 }
 
 func (s *sendWriter) Write(p []byte) (n int, err error) {
@@ -254,11 +249,7 @@ func (s *sendWriter) Write(p []byte) (n int, err error) {
 		chunk := p[:min(len(p), sendChunk)]
 		// ErrNotSupported (a ResponseWriter that cannot set deadlines,
 		// as in some tests) leaves the write unbounded, as before.
-		d := time.Now().Add(s.timeout)
-		if !s.limit.IsZero() && s.limit.Before(d) {
-			d = s.limit
-		}
-		_ = s.rc.SetWriteDeadline(d)
+		_ = s.rc.SetWriteDeadline(time.Now().Add(s.timeout))
 		m, err := s.w.Write(chunk)
 		n += m
 		if err != nil {
