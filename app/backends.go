@@ -33,6 +33,8 @@ func openS3(ctx context.Context, cfg *config.Config) (crated.BlobStore, error) {
 		Prefix:            c.S3Prefix,
 		PathStyle:         c.S3PathStyle,
 		RedirectDownloads: c.S3RedirectDownloads,
+		Timeout:           c.S3Timeout,
+		MaxRetries:        &c.S3MaxRetries,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("crate_files_config (S3 bucket %q): %w", c.S3Bucket, err)

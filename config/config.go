@@ -169,6 +169,12 @@ type CrateFilesConfig struct {
 	// S3RedirectDownloads answers downloads with a redirect to a presigned
 	// URL instead of streaming the object through crated.
 	S3RedirectDownloads bool `toml:"s3_redirect_downloads"`
+	// S3Timeout is the longest the object store may keep a request
+	// waiting: for an answer, retries included, or, within a transfer,
+	// for the next bytes.
+	S3Timeout time.Duration `toml:"s3_timeout"`
+	// S3MaxRetries is how many times a failed S3 request is tried again.
+	S3MaxRetries int `toml:"s3_max_retries"`
 }
 
 // IndexConfig is [index_config]: the git index, kept in LocalPath and pushed
@@ -297,6 +303,8 @@ func newConfig(fromFile bool) *Config {
 			DLDirPath:    "crated-data/crates",
 			DLPath:       []string{"dl"},
 			CacheDirPath: "crated-data/cache",
+			S3Timeout:    30 * time.Second,
+			S3MaxRetries: 2,
 		},
 		fromFile: fromFile,
 	}

@@ -79,6 +79,8 @@ func TestDefault(t *testing.T) {
 			DLDirPath:    "crated-data/crates",
 			DLPath:       []string{"dl"},
 			CacheDirPath: "crated-data/cache",
+			S3Timeout:    30 * time.Second,
+			S3MaxRetries: 2,
 		},
 	}
 	got := Default()
@@ -118,6 +120,8 @@ func TestLoadKtraFile(t *testing.T) {
 			DLDirPath:    "/var/lib/ktra/crates",
 			DLPath:       []string{"path", "to", "download"},
 			CacheDirPath: "/var/lib/ktra/crates_io_caches",
+			S3Timeout:    30 * time.Second,
+			S3MaxRetries: 2,
 		},
 		Index: &IndexConfig{
 			RemoteURL:     "https://gitlab.example.com/infra/crates-index.git",
@@ -205,6 +209,15 @@ func TestLoadValues(t *testing.T) {
 			name:  "string address and wildcard base URL",
 			file:  "[server_config]\naddress = \"::\"\n",
 			check: func(t *testing.T, c *Config) { eq(t, "base_url", c.Server.BaseURL, "http://localhost:8000") },
+		},
+		{
+			name: "s3 timeout and retries",
+			file: "[crate_files_config]\ns3_bucket = \"b\"\ns3_timeout = \"5s\"\n",
+			env:  []string{"CRATED_CRATE_FILES_CONFIG_S3_MAX_RETRIES=0"},
+			check: func(t *testing.T, c *Config) {
+				eq(t, "s3_timeout", c.CrateFiles.S3Timeout, 5*time.Second)
+				eq(t, "s3_max_retries", c.CrateFiles.S3MaxRetries, 0)
+			},
 		},
 		{
 			name: "sizes and durations",

@@ -164,6 +164,8 @@ var keys = func() []*keyDef {
 	add(s, "s3_prefix", kString, func(c *Config) any { return &c.CrateFiles.S3Prefix })
 	add(s, "s3_path_style", kOptBool, func(c *Config) any { return &c.CrateFiles.S3PathStyle })
 	add(s, "s3_redirect_downloads", kBool, func(c *Config) any { return &c.CrateFiles.S3RedirectDownloads })
+	add(s, "s3_timeout", kDuration, func(c *Config) any { return &c.CrateFiles.S3Timeout })
+	add(s, "s3_max_retries", kInt, func(c *Config) any { return &c.CrateFiles.S3MaxRetries })
 
 	s = secIndex
 	add(s, "remote_url", kString, func(c *Config) any { return &c.index().RemoteURL })

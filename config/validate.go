@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"path"
 	"strings"
+	"time"
 )
 
 // Validate checks the whole configuration and reports every problem at once,
@@ -190,6 +191,12 @@ func (c *Config) validateCrateFiles(v *validator) {
 		}
 		if (f.S3AccessKey == "") != (f.S3SecretKey == "") {
 			v.fail("crate_files_config.s3_access_key", "and crate_files_config.s3_secret_key must be set together (or both left empty to use the environment's credentials)")
+		}
+		if f.S3Timeout < time.Second || f.S3Timeout > 10*time.Minute {
+			v.fail("crate_files_config.s3_timeout", "must be between 1s and 10m, got %s", f.S3Timeout)
+		}
+		if f.S3MaxRetries < 0 || f.S3MaxRetries > 10 {
+			v.fail("crate_files_config.s3_max_retries", "must be between 0 and 10, got %d", f.S3MaxRetries)
 		}
 	}
 	if len(f.DLPath) == 0 {

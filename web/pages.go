@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/crated/crated"
+	"github.com/crated/crated/cargo"
 )
 
 // Limits on query parameters: past them the request is a mistake or an
@@ -126,7 +127,12 @@ type cratePage struct {
 	Deps        []depGroup
 	Features    []feature
 	Readme      template.HTML
-	// ReadmeTooLarge is set when a README exists but is not rendered.
+	// ReadmeText is the README's Markdown, shown as plain text while its
+	// rendering is not ready or when it cannot be rendered; ReadmePending
+	// says which.
+	ReadmeText    string
+	ReadmePending bool
+	// ReadmeTooLarge is set when a README exists but is not shown.
 	ReadmeTooLarge bool
 	Install        string
 	CargoAdd       string
@@ -147,7 +153,7 @@ func (ui *UI) handleCrate(w http.ResponseWriter, r *http.Request) error {
 	if !validCrateName(name) {
 		return crated.Errorf(crated.ENOTFOUND, "There is no crate named “%s” in this registry.", name)
 	}
-	c, err := ui.store.CrateByName(r.Context(), canonical(name))
+	c, err := ui.store.CrateByName(r.Context(), cargo.CanonicalName(name))
 	if crated.IsCode(err, crated.ENOTFOUND) {
 		return crated.Errorf(crated.ENOTFOUND, "There is no crate named “%s” in this registry.", name)
 	} else if err != nil {
@@ -239,9 +245,14 @@ func (ui *UI) handleCrate(w http.ResponseWriter, r *http.Request) error {
 		ui.log.WarnContext(r.Context(), "web: unreadable index entry", "crate", c.Name, "version", shown.Vers, "err", err)
 	}
 	if shown.Readme != "" {
-		var ok bool
-		p.Readme, ok = ui.readme.get(shown.ID, shown.Readme)
-		p.ReadmeTooLarge = !ok
+		var state readmeState
+		p.Readme, state = ui.readme.get(r.Context(), shown.ID, shown.Readme)
+		switch state {
+		case readmePending, readmePlain:
+			p.ReadmeText, p.ReadmePending = shown.Readme, state == readmePending
+		case readmeTooLarge:
+			p.ReadmeTooLarge = true
+		}
 	}
 	p.Install = c.Name + ` = { version = "` + versKey(shown) + `", registry = "` + ui.cfg.RegistryName + `" }`
 	p.CargoAdd = "cargo add " + c.Name + "@" + versKey(shown) + " --registry " + ui.cfg.RegistryName
@@ -266,11 +277,6 @@ func versKey(v *crated.Version) string {
 	}
 	k, _, _ := strings.Cut(v.Vers, "+")
 	return k
-}
-
-// canonical is the uniqueness key of a crate name (crated.Crate.CanonName).
-func canonical(name string) string {
-	return strings.ReplaceAll(strings.ToLower(name), "-", "_")
 }
 
 // validCrateName reports whether name could be a crate name at all, so that

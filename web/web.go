@@ -48,7 +48,7 @@ type UI struct {
 	prefix string // path of BaseURL, prepended to every link
 	pages  map[string]*template.Template
 	static *staticFiles
-	readme *readmeCache
+	readme *readmeRenderer
 }
 
 // Page sizes.
@@ -80,7 +80,7 @@ func New(store crated.Store, cfg Config, log *slog.Logger) *UI {
 		cfg:    cfg,
 		log:    log,
 		static: loadStatic(),
-		readme: newReadmeCache(readmeCacheSize),
+		readme: newReadmeRenderer(),
 	}
 	if u, err := url.Parse(cfg.BaseURL); err == nil {
 		ui.prefix = strings.TrimRight(u.EscapedPath(), "/")

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/crated/crated"
+	"github.com/crated/crated/cargo"
 	"github.com/crated/crated/sqlite"
 	xhtml "golang.org/x/net/html"
 )
@@ -33,7 +34,7 @@ type fixture struct {
 	bob   *crated.User
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t testing.TB) *fixture {
 	t.Helper()
 	s, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "crated.db"))
 	if err != nil {
@@ -46,7 +47,7 @@ func newFixture(t *testing.T) *fixture {
 	return f
 }
 
-func (f *fixture) user(t *testing.T, u *crated.User) *crated.User {
+func (f *fixture) user(t testing.TB, u *crated.User) *crated.User {
 	t.Helper()
 	if err := f.store.CreateUser(t.Context(), u); err != nil {
 		t.Fatalf("CreateUser(%q): %v", u.Login, err)
@@ -73,9 +74,9 @@ type release struct {
 
 // publish stores one version the way the registry service does: crate
 // metadata, a sparse-index line with a real checksum, the manifest extras.
-func (f *fixture) publish(t *testing.T, r release) *crated.Version {
+func (f *fixture) publish(t testing.TB, r release) *crated.Version {
 	t.Helper()
-	canon := canonical(r.name)
+	canon := cargo.CanonicalName(r.name)
 	var crateID int64
 	if c, err := f.store.CrateByName(t.Context(), canon); err == nil {
 		crateID = c.ID
@@ -226,7 +227,12 @@ func newUI(f *fixture, cfg Config, log *slog.Logger) *UI {
 	if cfg.RegistryName == "" {
 		cfg.RegistryName = "acme"
 	}
-	return New(f.store, cfg, log)
+	ui := New(f.store, cfg, log)
+	// Pages wait for their README's render, so that tests see the HTML on
+	// the first view however loaded the machine is; the tests of the
+	// plain-text fallback set their own wait.
+	ui.readme.wait = time.Minute
+	return ui
 }
 
 // serve sends one GET through a mux that has only the UI's routes.

@@ -76,7 +76,24 @@ type Config struct {
 	// PresignTTL is how long a presigned URL stays valid: 5 minutes by
 	// default, at most 7 days.
 	PresignTTL time.Duration
+	// Timeout is the longest the store may keep crated waiting: for the
+	// answer to a request, retries included, and, within a transfer, for
+	// the next bytes; not for a whole transfer, which may take as long as
+	// it keeps moving. DefaultTimeout when zero.
+	Timeout time.Duration
+	// MaxRetries is how many times a failed request is tried again (a
+	// failure to connect, a 5xx answer); DefaultMaxRetries when nil.
+	MaxRetries *int
 }
+
+// DefaultTimeout and DefaultMaxRetries are Config.Timeout and
+// Config.MaxRetries unless set. minio-go alone waits 60 s for an answer and
+// tries ten times, so a stalled store held requests for minutes.
+const (
+	DefaultTimeout    = 30 * time.Second
+	DefaultMaxRetries = 2
+	maxRetriesLimit   = 10
+)
 
 // DefaultPresignTTL is the lifetime of presigned download URLs unless
 // Config.PresignTTL says otherwise. Cargo follows the redirect at once; the
@@ -94,6 +111,7 @@ type Store struct {
 	server   string // scheme://host of the endpoint, for messages
 	redirect bool
 	ttl      time.Duration
+	timeout  time.Duration
 }
 
 var (
@@ -128,6 +146,21 @@ func New(ctx context.Context, cfg Config) (_ *Store, err error) {
 		return nil, crated.Errorf(crated.EINVALID, "s3 presign TTL %v is out of range: 1s to 7 days", cfg.PresignTTL)
 	}
 
+	timeout := cfg.Timeout
+	if timeout == 0 {
+		timeout = DefaultTimeout
+	}
+	if timeout < 0 {
+		return nil, crated.Errorf(crated.EINVALID, "s3 timeout %v is negative", cfg.Timeout)
+	}
+	retries := DefaultMaxRetries
+	if cfg.MaxRetries != nil {
+		retries = *cfg.MaxRetries
+	}
+	if retries < 0 || retries > maxRetriesLimit {
+		return nil, crated.Errorf(crated.EINVALID, "s3 max retries %d is out of range: 0 to %d", retries, maxRetriesLimit)
+	}
+
 	lookup := minio.BucketLookupPath
 	if cfg.PathStyle == nil && s3utils.IsAmazonEndpoint(url.URL{Host: host}) {
 		lookup = minio.BucketLookupAuto
@@ -151,17 +184,22 @@ func New(ctx context.Context, cfg Config) (_ *Store, err error) {
 	}
 	transport.MaxIdleConns = 512
 	transport.MaxIdleConnsPerHost = 256
-	opts := func(retries int) *minio.Options {
+	// Each attempt of a request waits at most the timeout for each of
+	// its steps; the calls below also bound the whole request.
+	transport.DialContext = (&net.Dialer{Timeout: timeout, KeepAlive: 30 * time.Second}).DialContext
+	transport.TLSHandshakeTimeout = timeout
+	transport.ResponseHeaderTimeout = timeout
+	opts := func(attempts int) *minio.Options {
 		return &minio.Options{
 			Transport:    transport,
 			Creds:        creds,
 			Secure:       secure,
 			Region:       cfg.Region,
 			BucketLookup: lookup,
-			MaxRetries:   retries,
+			MaxRetries:   attempts, // minio-go counts the first try
 		}
 	}
-	client, err := minio.New(host, opts(0)) // 0: the client's default retries
+	client, err := minio.New(host, opts(1+retries))
 	if err != nil {
 		return nil, crated.Errorf(crated.EINVALID, "s3 endpoint %q: %v", host, err)
 	}
@@ -172,6 +210,7 @@ func New(ctx context.Context, cfg Config) (_ *Store, err error) {
 		server:   client.EndpointURL().Scheme + "://" + host,
 		redirect: cfg.RedirectDownloads,
 		ttl:      ttl,
+		timeout:  timeout,
 	}
 	// The start check must fail fast on a wrong endpoint instead of
 	// retrying for many seconds, so it uses a client without retries.
@@ -233,7 +272,7 @@ func normalizePrefix(p string) string {
 func (s *Store) check(ctx context.Context, probe *minio.Client) error {
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, 30*time.Second)
+		ctx, cancel = context.WithTimeout(ctx, s.timeout)
 		defer cancel()
 	}
 	lctx, cancel := context.WithCancel(ctx)
@@ -326,6 +365,12 @@ func unwrapURLError(err error) error {
 
 func (s *Store) object(key string) string { return s.prefix + key }
 
+// deadline bounds one request to the store, retries included, by the
+// timeout.
+func (s *Store) deadline(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeoutCause(ctx, s.timeout, errTimeout)
+}
+
 // Put stores the content of r under key. The content must hash to key and,
 // when size is not negative, have size bytes (EINVALID otherwise). A key that
 // is already stored with that size is not rewritten, but the content is
@@ -341,12 +386,14 @@ func (s *Store) Put(ctx context.Context, key string, r io.Reader, size int64) (e
 	}
 	name := s.object(key)
 	if size >= 0 {
-		info, err := s.client.StatObject(ctx, s.bucket, name, minio.StatObjectOptions{})
+		sctx, cancel := s.deadline(ctx)
+		info, err := s.client.StatObject(sctx, s.bucket, name, minio.StatObjectOptions{})
+		cancel()
 		switch {
 		case err == nil && info.Size == size:
 			return blob.NewVerifier(r, key, size).Drain()
 		case err != nil && codeOf(err) != minio.NoSuchKey:
-			return translate(err)
+			return translate(sctx, err)
 		}
 	}
 
@@ -380,7 +427,11 @@ func (s *Store) Put(ctx context.Context, key string, r io.Reader, size int64) (e
 		v = blob.NewVerifier(r, key, size)
 		body, n = v, size
 	}
-	_, err = minio.Core{Client: s.client}.PutObject(ctx, s.bucket, name, body, n, "", key, minio.PutObjectOptions{
+	// The upload may take as long as it keeps moving: the store's time is
+	// bounded between reads of the body and for its answer.
+	pctx, wd := newWatchdog(ctx, s.timeout)
+	defer wd.stop()
+	_, err = minio.Core{Client: s.client}.PutObject(pctx, s.bucket, name, newUploadBody(body, wd), n, "", key, minio.PutObjectOptions{
 		ContentType: "application/gzip", // a .crate is a gzipped tarball
 		// Send the key as x-amz-content-sha256 rather than signing the
 		// body in chunks, so that the server verifies the content and
@@ -396,7 +447,7 @@ func (s *Store) Put(ctx context.Context, key string, r io.Reader, size int64) (e
 		}
 	}
 	if err != nil {
-		return translate(err)
+		return translate(pctx, err)
 	}
 	if v != nil && !v.Done() {
 		return fmt.Errorf("upload of %d bytes ended before the content was read to its end", n)
@@ -410,36 +461,129 @@ type readerAtSeeker interface {
 	io.Seeker
 }
 
-// object is an open blob: a minio Object, which reads with ranged GETs and
-// supports Seek, plus its stat.
-type object struct {
-	*minio.Object
-	size    int64
-	modTime time.Time
-}
-
-func (o *object) Size() int64        { return o.size }
-func (o *object) ModTime() time.Time { return o.modTime }
-
 // Open returns the blob stored under key, ENOTFOUND if absent. Reads go
 // through ctx, so the blob is for use within the request that opened it.
+//
+// Open sends one GET, whose answer says whether the object exists and how
+// large it is, and starts its content: no HEAD first. A Seek elsewhere
+// than where the content is read sends a ranged GET at the next Read.
 func (s *Store) Open(ctx context.Context, key string) (_ crated.Blob, err error) {
 	defer crated.Wrap(&err, "s3.Open(%q)", key)
 	if err := blob.CheckKey(key); err != nil {
 		return nil, err
 	}
-	obj, err := s.client.GetObject(ctx, s.bucket, s.object(key), minio.GetObjectOptions{})
-	if err != nil {
-		return nil, translate(err)
+	o := &object{s: s, ctx: ctx, name: s.object(key)}
+	if err := o.get(0); err != nil {
+		return nil, err
 	}
-	// GetObject sends nothing until used; Stat sends the GET, whose
-	// answer both says whether the object exists and starts the body.
-	info, err := obj.Stat()
-	if err != nil {
-		obj.Close()
-		return nil, translate(err)
+	return o, nil
+}
+
+// object is an open blob.
+type object struct {
+	s       *Store
+	ctx     context.Context
+	name    string
+	size    int64
+	modTime time.Time
+	pos     int64 // the reader's position
+
+	// The answer of the last GET: its body, positioned at bodyPos, the
+	// context of its request and that context's watchdog. body is nil
+	// when there is none.
+	body    io.ReadCloser
+	bodyPos int64
+	bctx    context.Context
+	wd      *watchdog
+}
+
+func (o *object) Size() int64        { return o.size }
+func (o *object) ModTime() time.Time { return o.modTime }
+
+// get sends a GET for the content from offset at; the first one, at 0,
+// also learns the size and the modification time.
+func (o *object) get(at int64) error {
+	o.drop()
+	ctx, wd := newWatchdog(o.ctx, o.s.timeout)
+	opts := minio.GetObjectOptions{}
+	if at > 0 {
+		if err := opts.SetRange(at, 0); err != nil {
+			wd.stop()
+			return err
+		}
 	}
-	return &object{Object: obj, size: info.Size, modTime: info.LastModified}, nil
+	body, info, _, err := minio.Core{Client: o.s.client}.GetObject(ctx, o.s.bucket, o.name, opts)
+	if err != nil {
+		wd.stop()
+		return translate(ctx, err)
+	}
+	wd.pause() // until the content is read
+	if at == 0 {
+		o.size, o.modTime = info.Size, info.LastModified
+	}
+	o.body, o.bodyPos, o.bctx, o.wd = body, at, ctx, wd
+	return nil
+}
+
+// drop closes the answer of the last GET.
+func (o *object) drop() {
+	if o.body != nil {
+		o.body.Close()
+		o.wd.stop()
+		o.body, o.wd = nil, nil
+	}
+}
+
+func (o *object) Read(p []byte) (int, error) {
+	if o.pos >= o.size {
+		return 0, io.EOF
+	}
+	if o.body == nil || o.bodyPos != o.pos {
+		if err := o.get(o.pos); err != nil {
+			return 0, err
+		}
+	}
+	// Only the wait for the store counts, not the time the caller takes
+	// between two reads.
+	o.wd.wait()
+	n, err := o.body.Read(p)
+	o.wd.pause()
+	o.pos += int64(n)
+	o.bodyPos += int64(n)
+	switch {
+	case err == io.EOF && o.pos < o.size:
+		o.drop()
+		return n, io.ErrUnexpectedEOF
+	case err == io.EOF:
+		return n, io.EOF
+	case err != nil:
+		err = translate(o.bctx, err)
+		o.drop()
+		return n, err
+	}
+	return n, nil
+}
+
+func (o *object) Seek(offset int64, whence int) (int64, error) {
+	switch whence {
+	case io.SeekStart:
+	case io.SeekCurrent:
+		offset += o.pos
+	case io.SeekEnd:
+		offset += o.size
+	default:
+		return o.pos, errors.New("s3: invalid whence")
+	}
+	if offset < 0 {
+		return o.pos, errors.New("s3: negative position")
+	}
+	o.pos = offset
+	return offset, nil
+}
+
+func (o *object) Close() error {
+	o.drop()
+	return nil
 }
 
 // Stat returns the size of the blob stored under key, ENOTFOUND if absent.
@@ -448,9 +592,11 @@ func (s *Store) Stat(ctx context.Context, key string) (_ int64, err error) {
 	if err := blob.CheckKey(key); err != nil {
 		return 0, err
 	}
+	ctx, cancel := s.deadline(ctx)
+	defer cancel()
 	info, err := s.client.StatObject(ctx, s.bucket, s.object(key), minio.StatObjectOptions{})
 	if err != nil {
-		return 0, translate(err)
+		return 0, translate(ctx, err)
 	}
 	return info.Size, nil
 }
@@ -461,9 +607,11 @@ func (s *Store) Delete(ctx context.Context, key string) (err error) {
 	if err := blob.CheckKey(key); err != nil {
 		return err
 	}
+	ctx, cancel := s.deadline(ctx)
+	defer cancel()
 	err = s.client.RemoveObject(ctx, s.bucket, s.object(key), minio.RemoveObjectOptions{})
 	if err != nil && codeOf(err) != minio.NoSuchKey {
-		return translate(err)
+		return translate(ctx, err)
 	}
 	return nil
 }
@@ -472,17 +620,22 @@ func (s *Store) Delete(ctx context.Context, key string) (err error) {
 // whose names are not keys.
 func (s *Store) Walk(ctx context.Context, fn func(key string) error) (err error) {
 	defer crated.Wrap(&err, "s3.Walk")
-	lctx, cancel := context.WithCancel(ctx)
-	defer cancel() // stops the listing when fn fails
+	// The listing may take as long as it keeps coming; the stop also
+	// ends it when fn fails.
+	lctx, wd := newWatchdog(ctx, s.timeout)
+	defer wd.stop()
 	for obj := range s.client.ListObjectsIter(lctx, s.bucket, minio.ListObjectsOptions{Prefix: s.prefix, Recursive: true}) {
 		if obj.Err != nil {
-			return translate(obj.Err)
+			return translate(lctx, obj.Err)
 		}
 		key, ok := strings.CutPrefix(obj.Key, s.prefix)
 		if !ok || !blob.ValidKey(key) {
 			continue
 		}
-		if err := fn(key); err != nil {
+		wd.pause()
+		err := fn(key)
+		wd.wait()
+		if err != nil {
 			return err
 		}
 	}
@@ -491,6 +644,8 @@ func (s *Store) Walk(ctx context.Context, fn func(key string) error) (err error)
 
 // Ping reports whether the bucket is reachable.
 func (s *Store) Ping(ctx context.Context) (err error) {
+	ctx, cancel := s.deadline(ctx)
+	defer cancel()
 	ok, err := s.client.BucketExists(ctx, s.bucket)
 	if err == nil && !ok {
 		err = fmt.Errorf("bucket %q does not exist", s.bucket)
@@ -522,9 +677,13 @@ func (s *Store) RedirectURL(ctx context.Context, key, filename string) (_ string
 		}
 		params.Set("response-content-disposition", cd)
 	}
+	// Presigning is local, but may first ask the server for the
+	// bucket's region.
+	ctx, cancel := s.deadline(ctx)
+	defer cancel()
 	u, err := s.client.PresignedGetObject(ctx, s.bucket, s.object(key), s.ttl, params)
 	if err != nil {
-		return "", translate(err)
+		return "", translate(ctx, err)
 	}
 	return u.String(), nil
 }
@@ -547,37 +706,40 @@ func codeOf(err error) string {
 	return ""
 }
 
-// translate maps a minio error to the crated vocabulary by its S3 code:
-// NoSuchKey is ENOTFOUND; an unreachable or overloaded server, or a bucket
-// that vanished, is EUNAVAILABLE, with the cause kept in the chain for the
-// log; anything else stays internal.
-func translate(err error) error {
+// translate maps an error of a request made under ctx to the crated
+// vocabulary: a missing object is ENOTFOUND; a store that failed (any 5xx,
+// throttling, a vanished bucket, a network failure) or that did not answer
+// within the timeout is EUNAVAILABLE, the same for every operation, with
+// the cause kept in the chain for the log. The caller's own cancellation
+// stays as it is; anything else stays internal.
+func translate(ctx context.Context, err error) error {
 	if err == nil {
 		return nil
+	}
+	unavailable := func(msg string) error {
+		return errors.Join(crated.Errorf(crated.EUNAVAILABLE, "%s", msg), err)
+	}
+	if errors.Is(context.Cause(ctx), errTimeout) {
+		return unavailable("crate file storage did not answer in time")
 	}
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return err
 	}
-	unavailable := func() error {
-		return errors.Join(crated.Errorf(crated.EUNAVAILABLE, "crate file storage is unavailable"), err)
-	}
 	var resp minio.ErrorResponse
 	if errors.As(err, &resp) {
-		switch resp.Code {
-		case minio.NoSuchKey:
+		switch {
+		case resp.Code == minio.NoSuchKey:
 			return crated.Errorf(crated.ENOTFOUND, "crate file not found")
-		case minio.NoSuchBucket, "SlowDown", "ServiceUnavailable", "RequestTimeout", "InternalError":
-			return unavailable()
-		}
-		switch resp.StatusCode {
-		case http.StatusServiceUnavailable, http.StatusBadGateway, http.StatusGatewayTimeout:
-			return unavailable()
+		case resp.StatusCode >= 500,
+			resp.Code == minio.NoSuchBucket, resp.Code == "SlowDown", resp.Code == "ServiceUnavailable",
+			resp.Code == "RequestTimeout", resp.Code == "InternalError":
+			return unavailable("crate file storage is unavailable")
 		}
 		return err
 	}
 	var netErr net.Error
-	if errors.As(err, &netErr) {
-		return unavailable()
+	if errors.As(err, &netErr) || errors.Is(err, io.ErrUnexpectedEOF) {
+		return unavailable("crate file storage is unavailable")
 	}
 	return err
 }

@@ -90,7 +90,16 @@ type Config struct {
 	// Sync; Run doubles it up to five minutes.
 	PushAttempts int
 	Backoff      time.Duration
+
+	// SendTimeout bounds every write of an upload-pack answer to a client
+	// (default DefaultSendTimeout): a client that stops reading for that
+	// long is cut off, so it holds neither its pack nor the connection.
+	SendTimeout time.Duration
 }
+
+// DefaultSendTimeout is Config.SendTimeout unless set: a client that
+// accepts no byte of its pack for this long is gone or hostile.
+const DefaultSendTimeout = 30 * time.Second
 
 // Locker is a lock shared by every process that writes the same index.
 type Locker interface {
@@ -130,7 +139,14 @@ type Index struct {
 	// nothing refers to them until the branch moves.
 	repoMu    sync.RWMutex
 	readCache cache.Object
+	// packSlots bounds the packs being built at once: building is CPU
+	// and I/O on the repository. A slot is held only while a pack is
+	// built, never while it is sent.
 	packSlots chan struct{}
+	// spooled bounds the bytes of built packs held in memory while they
+	// wait for their clients (maxSpoolMemory); past it, packs wait in
+	// temporary files.
+	spooled spoolBudget
 
 	queue queue
 }
@@ -183,6 +199,9 @@ func Open(ctx context.Context, cfg Config, store crated.Store, log *slog.Logger)
 	if cfg.Backoff <= 0 {
 		cfg.Backoff = time.Second
 	}
+	if cfg.SendTimeout <= 0 {
+		cfg.SendTimeout = DefaultSendTimeout
+	}
 	ix := &Index{
 		cfg:       cfg,
 		store:     store,
@@ -190,6 +209,7 @@ func Open(ctx context.Context, cfg Config, store crated.Store, log *slog.Logger)
 		branch:    branch,
 		readCache: cache.NewObjectLRU(16 * cache.MiByte),
 		packSlots: make(chan struct{}, 4),
+		spooled:   spoolBudget{max: maxSpoolMemory},
 		queue:     newQueue(),
 	}
 	for _, s := range []string{cfg.HTTPSPassword, cfg.SSHKeyPassphrase} {

@@ -53,6 +53,9 @@ func (c *countingWriter) Write(p []byte) (int, error) {
 	return c.ResponseWriter.Write(p)
 }
 
+// Unwrap lets http.ResponseController reach the connection's deadlines.
+func (c *countingWriter) Unwrap() http.ResponseWriter { return c.ResponseWriter }
+
 // runGit runs the git program with a clean configuration.
 func runGit(t *testing.T, dir string, args ...string) string {
 	t.Helper()

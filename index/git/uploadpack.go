@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"sync/atomic"
+	"time"
 
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/cache"
@@ -138,8 +140,8 @@ func short(s string) string {
 // serveUploadPack answers one negotiation round. Without "done" it only
 // acknowledges the commits it has in common with the client; with "done" it
 // sends the pack of everything reachable from the wants and not from the
-// common commits. The pack is built under the shared lock and spooled, so
-// a slow client never holds the lock.
+// common commits. The pack is built under the shared lock and in a pack
+// slot, and spooled, so that a slow client holds neither.
 func (ix *Index) serveUploadPack(w http.ResponseWriter, r *http.Request) {
 	body, err := requestBody(w, r)
 	var req *uploadRequest
@@ -162,22 +164,29 @@ func (ix *Index) serveUploadPack(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
+	// The slot covers building the pack, into memory or a temporary file,
+	// and nothing after: a client that reads slowly or never must not
+	// keep others from fetching.
 	select {
 	case ix.packSlots <- struct{}{}:
-		defer func() { <-ix.packSlots }()
 	case <-r.Context().Done():
 		return
 	}
 	common, pack, err := ix.negotiate(req)
+	<-ix.packSlots
 	if pack != nil {
 		defer pack.Close()
 	}
+	// Every write to the client has SendTimeout to complete, so a client
+	// that stops reading is cut off rather than holding the pack and the
+	// connection, while a clone that keeps moving is never cut.
+	out := &sendWriter{w: w, rc: http.NewResponseController(w), timeout: ix.cfg.SendTimeout}
 	if err != nil {
 		var ne notOurs
 		if errors.As(err, &ne) {
 			// Reported in the protocol, so git prints it.
 			w.Header().Set("Content-Type", "application/x-git-upload-pack-result")
-			_ = pktline.NewEncoder(w).Encodef("ERR upload-pack: not our ref %s\n", ne.String())
+			_ = pktline.NewEncoder(out).Encodef("ERR upload-pack: not our ref %s\n", ne.String())
 			return
 		}
 		ix.log.Error("git index: upload-pack", "err", err)
@@ -187,8 +196,8 @@ func (ix *Index) serveUploadPack(w http.ResponseWriter, r *http.Request) {
 
 	w.Header().Set("Content-Type", "application/x-git-upload-pack-result")
 	w.Header().Set("Cache-Control", "no-cache, max-age=0, must-revalidate")
-	var out bytes.Buffer
-	e := pktline.NewEncoder(&out)
+	var acks bytes.Buffer
+	e := pktline.NewEncoder(&acks)
 	mode := req.mode()
 	for i, h := range common {
 		switch {
@@ -210,14 +219,45 @@ func (ix *Index) serveUploadPack(w http.ResponseWriter, r *http.Request) {
 	case mode != ackSingle:
 		_ = e.Encodef("ACK %s\n", common[len(common)-1])
 	}
-	if _, err := out.WriteTo(w); err != nil {
+	if _, err := acks.WriteTo(out); err != nil {
 		return
 	}
 	if pack != nil {
-		if _, err := pack.WriteTo(w); err != nil {
+		if _, err := pack.WriteTo(out); err != nil {
 			ix.log.Debug("git index: send pack", "err", err)
 		}
 	}
+}
+
+// sendChunk is the most written to a client under one deadline.
+const sendChunk = 64 << 10
+
+// sendWriter writes to a client in chunks, each with timeout to complete.
+// The last deadline stays set when the handler returns, so that net/http's
+// final flush is bounded too; the server clears it before the connection
+// serves another request. A wrapper of the ResponseWriter that sets its own
+// deadline on each write (crated serve's, from write_timeout) sets it after
+// this one, and wins.
+type sendWriter struct {
+	w       io.Writer
+	rc      *http.ResponseController
+	timeout time.Duration
+}
+
+func (s *sendWriter) Write(p []byte) (n int, err error) {
+	for len(p) > 0 {
+		chunk := p[:min(len(p), sendChunk)]
+		// ErrNotSupported (a ResponseWriter that cannot set deadlines,
+		// as in some tests) leaves the write unbounded, as before.
+		_ = s.rc.SetWriteDeadline(time.Now().Add(s.timeout))
+		m, err := s.w.Write(chunk)
+		n += m
+		if err != nil {
+			return n, err
+		}
+		p = p[len(chunk):]
+	}
+	return n, nil
 }
 
 // notOurs is a wanted object this repository does not have.
@@ -262,7 +302,7 @@ func (ix *Index) negotiate(req *uploadRequest) ([]plumbing.Hash, *spool, error) 
 	if err != nil {
 		return nil, nil, fmt.Errorf("list objects: %w", err)
 	}
-	pack := &spool{}
+	pack := &spool{mem: &ix.spooled}
 	enc := packfile.NewEncoder(pack, st, !req.caps["ofs-delta"])
 	if _, err := enc.Encode(objs, packDepth); err != nil {
 		pack.Close()
@@ -271,24 +311,38 @@ func (ix *Index) negotiate(req *uploadRequest) ([]plumbing.Hash, *spool, error) 
 	return common, pack, nil
 }
 
-// spoolMemory is how much of a pack is kept in memory before the rest goes
-// to a temporary file.
-const spoolMemory = 4 << 20
+// spoolMemory is how much of one pack is kept in memory before the rest
+// goes to a temporary file, and maxSpoolMemory how much all the packs
+// waiting for their clients may keep in memory together.
+const (
+	spoolMemory    = 4 << 20
+	maxSpoolMemory = 64 << 20
+)
+
+// spoolBudget is the memory that the spools of one Index share.
+type spoolBudget struct {
+	used atomic.Int64
+	max  int64
+}
 
 // spool holds a pack between its encoding and its sending.
 type spool struct {
-	buf bytes.Buffer
-	f   *os.File
+	mem  *spoolBudget
+	held int64 // this spool's part of mem.used
+	buf  bytes.Buffer
+	f    *os.File
 }
 
 func (s *spool) Write(p []byte) (int, error) {
-	if s.f == nil && s.buf.Len()+len(p) > spoolMemory {
+	if s.f == nil && (s.buf.Len()+len(p) > spoolMemory || !s.reserve(len(p))) {
 		f, err := os.CreateTemp("", "crated-git-pack-*")
 		if err != nil {
 			return 0, err
 		}
 		s.f = f
-		if _, err := s.buf.WriteTo(f); err != nil {
+		_, err = s.buf.WriteTo(f)
+		s.release()
+		if err != nil {
 			return 0, err
 		}
 	}
@@ -296,6 +350,25 @@ func (s *spool) Write(p []byte) (int, error) {
 		return s.f.Write(p)
 	}
 	return s.buf.Write(p)
+}
+
+// reserve counts n more bytes in memory, unless that would pass the
+// budget.
+func (s *spool) reserve(n int) bool {
+	if s.mem.used.Add(int64(n)) > s.mem.max {
+		s.mem.used.Add(-int64(n))
+		return false
+	}
+	s.held += int64(n)
+	return true
+}
+
+// release gives back the memory of buf, which must then be empty or
+// dropped.
+func (s *spool) release() {
+	s.mem.used.Add(-s.held)
+	s.held = 0
+	s.buf = bytes.Buffer{}
 }
 
 func (s *spool) WriteTo(w io.Writer) (int64, error) {
@@ -310,6 +383,7 @@ func (s *spool) WriteTo(w io.Writer) (int64, error) {
 
 func (s *spool) Close() error {
 	if s.f == nil {
+		s.release()
 		return nil
 	}
 	err := s.f.Close()
