@@ -1,8 +1,9 @@
 package httpapi
 
-// crates.io's read API, for the tools beside cargo that call it: Renovate
-// (GET /api/v1/crates/{name}?include= for the homepage and repository),
-// cargo-outdated and crates.io API clients. The JSON shapes are crates.io's
+// crates.io's read API, for the tools beside cargo that call it: crates.io
+// API clients, dashboards, scripts, and Renovate's requests where it asks
+// them (GET /api/v1/crates/{name}?include=, GET .../{version}; for a registry
+// other than crates.io Renovate reads the index). The JSON shapes are crates.io's
 // (its views: EncodableCrate, EncodableVersion, EncodableDependency) where
 // crated has the data. A field crated does not keep (recent downloads,
 // per-version downloads, a version's yank time, audit actions, edition) is
