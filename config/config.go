@@ -3,7 +3,9 @@
 //
 // Precedence, lowest first: built-in defaults < the TOML file < CRATED_*
 // environment variables < command-line flags. Every key of every section can
-// come from any layer; keys that hold secrets can also be read from a file
+// come from the file or the environment; the keys in flagDefs (Ktra's flags
+// and a few of crated's) also from a flag. Keys that hold secrets can also be
+// read from a file
 // (`<key>_file` in TOML, `CRATED_<SECTION>_<KEY>_FILE` in the environment).
 //
 // Two sets of defaults exist on purpose. With no file at all, crated is a

@@ -135,6 +135,8 @@ func TestErrors(t *testing.T) {
 			want: []string{"crate_files_config.dl_path", "at least one"}},
 		{name: "dot dl_path", file: "[crate_files_config]\ndl_path = [\"..\"]\n",
 			want: []string{"crate_files_config.dl_path", `".."`}},
+		{name: "dl_path over the API", file: "[crate_files_config]\ndl_path = [\"api/v1\"]\n",
+			want: []string{"crate_files_config.dl_path", `"api/v1" overlaps`}},
 		{name: "empty branch", file: "[index_config]\nbranch = \"\"\n",
 			want: []string{"index_config.branch", "is required"}},
 		{name: "mirror bad pattern", file: "[mirror_config]\ndeny = [\"[\"]\n",

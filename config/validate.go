@@ -207,6 +207,11 @@ func (c *Config) validateCrateFiles(v *validator) {
 			v.fail("crate_files_config.dl_path", "segment %q is not a plain path segment", seg)
 		}
 	}
+	if p := strings.Join(f.DLPath, "/"); p == "api" || p == "api/v1" {
+		// /{dl_path}/{name}/{version}/download would overlap the web API's
+		// /api/v1/crates/{name}[/{version}] routes.
+		v.fail("crate_files_config.dl_path", "%q overlaps cargo's web API under /api/v1/crates; use [\"dl\"] (or [\"api\", \"v1\", \"crates\"], which is the API's own download route)", p)
+	}
 	if c.Mirror != nil {
 		v.required("crate_files_config.cache_dir_path", f.CacheDirPath, " with [mirror_config]")
 	}

@@ -163,6 +163,12 @@ func (s *Server) routes() {
 	m.HandleFunc("DELETE /api/v1/crates/{name}/owners", s.authed(s.handleOwnersChange(false)))
 	m.HandleFunc("GET /api/v1/crates", s.read(s.handleSearch))
 	m.HandleFunc("GET /api/v1/crates/{name}/{version}/download", s.read(s.handleDownload))
+	// crates.io's read API for tools beside cargo (crates_api.go).
+	m.HandleFunc("GET /api/v1/crates/{name}", s.read(s.handleCrateInfo))
+	m.HandleFunc("GET /api/v1/crates/{name}/versions", s.read(s.handleCrateVersions))
+	m.HandleFunc("GET /api/v1/crates/{name}/{version}", s.read(s.handleCrateVersion))
+	m.HandleFunc("GET /api/v1/crates/{name}/{version}/dependencies", s.read(s.handleCrateDependencies))
+	m.HandleFunc("GET /api/v1/crates/{name}/{version}/readme", s.read(s.handleCrateReadme))
 	dl := "/" + strings.Join(s.cfg.DLPath, "/")
 	if dl != "/api/v1/crates" {
 		m.HandleFunc("GET "+dl+"/{name}/{version}/download", s.read(s.handleDownload))

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"flag"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -353,11 +354,18 @@ func TestPublishWarnsAboutMissingDependency(t *testing.T) {
 
 // TestSearchPaging checks exact-name-first ranking, per_page capped at 100,
 // and page.
+// TestSearchPaging needs more matches than the per_page cap (100) to see
+// the cap: 3 real publishes for the ranking, and 100 more written straight to
+// the store (a publish through HTTP each would be slow for no gain).
 func TestSearchPaging(t *testing.T) {
 	e := newEnv(t, httpapi.Config{}, registry.Config{})
-	_, token, _ := e.svc.CreateUser(context.Background(), "alice", "")
+	alice, token, _ := e.svc.CreateUser(context.Background(), "alice", "")
 	for _, name := range []string{"aserde", "serde_json", "serde"} {
 		publishFrame(t, e, token, name, "1.0.0")
+	}
+	const more = 100
+	for i := 0; i < more; i++ {
+		testenv.StorePublish(t, e.store, alice.ID, fmt.Sprintf("zserde%03d", i), "1.0.0")
 	}
 	var out struct {
 		Crates []struct{ Name string } `json:"crates"`
@@ -365,17 +373,26 @@ func TestSearchPaging(t *testing.T) {
 	}
 	search := func(q string) {
 		t.Helper()
+		out.Crates, out.Meta.Total = nil, 0
 		r := e.do(t, "GET", "/api/v1/crates?"+q, "", nil)
 		if err := json.Unmarshal(readAll(t, r), &out); err != nil || r.StatusCode != 200 {
 			t.Fatalf("search %s: %d %v", q, r.StatusCode, err)
 		}
 	}
 	search("q=serde&per_page=1000")
-	if out.Meta.Total != 3 || len(out.Crates) != 3 || out.Crates[0].Name != "serde" || out.Crates[1].Name != "serde_json" {
-		t.Errorf("ranking: %+v", out)
+	if out.Meta.Total != 3+more || len(out.Crates) != 100 {
+		t.Errorf("per_page=1000 with %d matches: total %d, %d crates; want total %d and the cap, 100", 3+more, out.Meta.Total, len(out.Crates), 3+more)
+	}
+	if len(out.Crates) < 2 || out.Crates[0].Name != "serde" || out.Crates[1].Name != "serde_json" {
+		t.Errorf("ranking: exact match then prefix first, got %+v", out.Crates[:min(3, len(out.Crates))])
 	}
 	search("q=serde&per_page=1&page=2")
-	if out.Meta.Total != 3 || len(out.Crates) != 1 || out.Crates[0].Name != "serde_json" {
+	if out.Meta.Total != 3+more || len(out.Crates) != 1 || out.Crates[0].Name != "serde_json" {
 		t.Errorf("page 2: %+v", out)
+	}
+	// The last page holds what the cap left over.
+	search("q=serde&per_page=100&page=2")
+	if len(out.Crates) != 3 {
+		t.Errorf("page 2 of 100: %d crates, want 3", len(out.Crates))
 	}
 }

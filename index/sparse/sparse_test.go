@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/crated/crated"
@@ -78,21 +79,54 @@ func TestLookupRendersAndCaches(t *testing.T) {
 	}
 }
 
+// countingStore counts the renders that reach the store.
+type countingStore struct {
+	crated.Store
+	reads atomic.Int64
+}
+
+func (s *countingStore) CrateByName(ctx context.Context, canon string) (*crated.Crate, error) {
+	s.reads.Add(1)
+	return s.Store.CrateByName(ctx, canon)
+}
+
+// TestCacheIsBounded checks both halves of a bounded cache: it stays under
+// its byte limit, and it still caches (a cache that stores nothing also stays
+// under any limit).
 func TestCacheIsBounded(t *testing.T) {
 	ctx := context.Background()
-	st := openStore(t)
+	st := &countingStore{Store: openStore(t)}
 	uid := user(t, st)
 	for i := 0; i < 50; i++ {
 		publish(t, st, uid, fmt.Sprintf("crate%02d", i), "1.0.0")
 	}
-	ix := sparse.New(st, 4096)
+	const limit = 4096
+	ix := sparse.New(st, limit)
 	for i := 0; i < 50; i++ {
 		if _, err := ix.Lookup(ctx, fmt.Sprintf("crate%02d", i)); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if _, bytes := ix.Stats(); bytes > 4096 {
-		t.Errorf("cache holds %d bytes, limit 4096", bytes)
+	files, bytes := ix.Stats()
+	if bytes > limit {
+		t.Errorf("cache holds %d bytes, limit %d", bytes, limit)
+	}
+	if files == 0 || files >= 50 {
+		t.Errorf("cache holds %d of 50 files: want some, not all, under %d bytes", files, limit)
+	}
+	// The most recent file is served from memory, the oldest was evicted.
+	before := st.reads.Load()
+	if _, err := ix.Lookup(ctx, "crate49"); err != nil {
+		t.Fatal(err)
+	}
+	if n := st.reads.Load() - before; n != 0 {
+		t.Errorf("the most recently used file was rendered again (%d store reads): not cached", n)
+	}
+	if _, err := ix.Lookup(ctx, "crate00"); err != nil {
+		t.Fatal(err)
+	}
+	if n := st.reads.Load() - before; n != 1 {
+		t.Errorf("the least recently used file: %d store reads, want 1 (evicted)", n)
 	}
 }
 
