@@ -40,7 +40,8 @@ func checkErr(t *testing.T, err error, codes ...string) {
 	t.Fatalf("error code %s not in %v: %v", e.Code, codes, err)
 }
 
-var fuzzLimits = Limits{MaxMetadata: 4096, MaxCrate: 1 << 20, MaxUnpacked: 1 << 20, MaxEntries: 64, MaxManifest: 64 << 10}
+var fuzzLimits = Limits{MaxMetadata: 4096, MaxCrate: 1 << 20, MaxUnpacked: 1 << 20, MaxEntries: 64, MaxPath: 300, MaxManifest: 64 << 10,
+	MaxDependencies: 20, MaxFeatures: 20, MaxFeatureValues: 10, MaxVersionLength: 40, MaxKeywords: 3, MaxKeywordLength: 10, MaxCategories: 3}
 
 func FuzzReadFrame(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body []byte) {
@@ -141,10 +142,10 @@ func FuzzParseMetadata(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if ValidateName(m.Name) != nil {
+		if ValidateName(m.Name) != nil || fuzzLimits.IsReserved(m.Name) {
 			t.Fatalf("accepted name %q", m.Name)
 		}
-		if v, err := ParseVersion(m.Vers); err != nil || v.String() != m.Vers || len(m.Vers) > MaxVersionLength {
+		if v, err := ParseVersion(m.Vers); err != nil || v.String() != m.Vers || len(m.Vers) > fuzzLimits.MaxVersionLength {
 			t.Fatalf("accepted version %q", m.Vers)
 		}
 		for _, d := range m.Deps {
@@ -153,7 +154,8 @@ func FuzzParseMetadata(f *testing.F) {
 				t.Fatalf("accepted requirement %q", d.VersionReq)
 			}
 		}
-		if len(m.Deps) > DefaultMaxDependencies || len(m.Features) > DefaultMaxFeatures || len(m.Keywords) > MaxKeywords {
+		if len(m.Deps) > fuzzLimits.MaxDependencies || len(m.Features) > fuzzLimits.MaxFeatures ||
+			len(m.Keywords) > fuzzLimits.MaxKeywords || len(m.Categories) > fuzzLimits.MaxCategories {
 			t.Fatalf("accepted over the limits")
 		}
 		if p, ok := NameFromIndexPath(IndexPath(m.Name)); !ok || p != strings.ToLower(m.Name) {

@@ -51,9 +51,7 @@ func New(store crated.Store, blobs crated.BlobStore, cfg Config) *Service {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	if cfg.Limits == (cargo.Limits{}) {
-		cfg.Limits = cargo.DefaultLimits()
-	}
+	cfg.Limits = cfg.Limits.WithDefaults()
 	return &Service{store: store, blobs: blobs, cfg: cfg}
 }
 
