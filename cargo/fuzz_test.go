@@ -96,6 +96,9 @@ func FuzzInspectCrate(f *testing.F) {
 		root := name + "-" + v.String()
 		tr := tar.NewReader(zr)
 		manifests := 0
+		// Folded path to the name as written: an accepted archive unpacks
+		// the same everywhere (directory entries may repeat).
+		seen := map[string]string{}
 		for {
 			hdr, err := tr.Next()
 			if err == io.EOF {
@@ -121,6 +124,14 @@ func FuzzInspectCrate(f *testing.F) {
 			}
 			if strings.EqualFold(strings.TrimPrefix(hdr.Name, root+"/"), "Cargo.toml") {
 				manifests++
+			}
+			folded := strings.ToLower(p)
+			if prev, ok := seen[folded]; ok && (prev != p || hdr.Typeflag != tar.TypeDir) {
+				t.Fatalf("accepted %q after %q", hdr.Name, prev)
+			}
+			seen[folded] = p
+			if len(hdr.Name) > fuzzLimits.MaxPath {
+				t.Fatalf("accepted a path of %d bytes", len(hdr.Name))
 			}
 		}
 		if manifests != 1 {
@@ -335,6 +346,14 @@ func TestWriteFuzzSeeds(t *testing.T) {
 			{tarball(t, file("foo-1.0.0/Cargo.toml", fooManifest), file("foo-1.0.0/CARGO.TOML", fooManifest)), true, "foo", "1.0.0"},
 			{tarball(t, file("foo-1.0.0/Cargo.toml", "[package]\nname = \"foo\"\nversion.workspace = true\n")), true, "foo", "1.0.0"},
 			{cat(rawPAX([][2]string{{"path", "foo-1.0.0/Cargo.toml"}}), rawEntry("x", '0', int64(len(fooManifest)), []byte(fooManifest)), rawEnd()), true, "foo", "1.0.0"},
+			// Ambiguous archives: a file twice, a file that is also a
+			// directory, names differing only in case, a 6 KB path.
+			{tarball(t, file("foo-1.0.0/Cargo.toml", fooManifest), file("foo-1.0.0/src/lib.rs", "a"), file("foo-1.0.0/src/lib.rs", "b")), true, "foo", "1.0.0"},
+			{tarball(t, file("foo-1.0.0/Cargo.toml", fooManifest), file("foo-1.0.0/src", ""), file("foo-1.0.0/src/lib.rs", "")), true, "foo", "1.0.0"},
+			{tarball(t, file("foo-1.0.0/Cargo.toml", fooManifest), dir("foo-1.0.0/x/"), file("foo-1.0.0/x", "")), true, "foo", "1.0.0"},
+			{tarball(t, file("foo-1.0.0/Cargo.toml", fooManifest), file("foo-1.0.0/src/lib.rs", ""), file("foo-1.0.0/SRC/lib.rs", "")), true, "foo", "1.0.0"},
+			{tarball(t, file("foo-1.0.0/Cargo.toml", fooManifest), entry{name: longPath(6000), body: "x", format: tar.FormatPAX}), true, "foo", "1.0.0"},
+			{tarball(t, dir("foo-1.0.0/"), dir("foo-1.0.0/src/"), file("foo-1.0.0/Cargo.toml", fooManifest), file("foo-1.0.0/src/lib.rs", ""), dir("foo-1.0.0/src/")), true, "foo", "1.0.0"},
 		},
 		"FuzzParseMetadata": {
 			{meta},
