@@ -15,6 +15,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -47,6 +48,10 @@ func Dirs(root string) ([]string, error) {
 	}
 	return dirs, nil
 }
+
+// ErrNotPackaged says a directory holds sources that cargo package would
+// have changed before publishing, so they are not a crate as published.
+var ErrNotPackaged = errors.New("not a crate as cargo packages it")
 
 // Crate is one publish built from a directory.
 type Crate struct {
@@ -107,7 +112,10 @@ func Build(dir string) (*Crate, error) {
 	for _, d := range m.Dependencies {
 		req := d.Req
 		if req == "" {
-			req = "*"
+			// A path-only dependency: cargo package drops it (dev) or
+			// refuses to package (normal, build), so this Cargo.toml is
+			// a source tree's, not a published crate's.
+			return nil, fmt.Errorf("%w: the %s dependency %q has no version", ErrNotPackaged, d.Kind, d.Name)
 		}
 		nd := map[string]any{
 			"name": d.PackageName(), "version_req": req, "features": nonNil(d.Features),
