@@ -217,9 +217,11 @@ func TestLoadValues(t *testing.T) {
 			},
 		},
 		{
-			name:  "reserved names from the environment",
-			env:   []string{"CRATED_SERVER_CONFIG_RESERVED_NAMES=nul,secret-project"},
-			check: func(t *testing.T, c *Config) { eq(t, "reserved_names", c.Server.ReservedNames, []string{"nul", "secret-project"}) },
+			name: "reserved names from the environment",
+			env:  []string{"CRATED_SERVER_CONFIG_RESERVED_NAMES=nul,secret-project"},
+			check: func(t *testing.T, c *Config) {
+				eq(t, "reserved_names", c.Server.ReservedNames, []string{"nul", "secret-project"})
+			},
 		},
 		{
 			name: "sizes and durations",
