@@ -22,8 +22,8 @@ func corpusDir(t *testing.T) string {
 	if dir == "" {
 		dir = cratecorpus.DebianRegistry
 	}
-	if _, err := os.Stat(filepath.Join(dir, "clap-4.0.32", "Cargo.toml")); err != nil {
-		testenv.Need(t, "the crate corpus "+dir+" (apt-get install librust-clap-dev and the others .ci/run installs)")
+	if m, _ := filepath.Glob(filepath.Join(dir, "clap-4.*", "Cargo.toml")); len(m) == 0 {
+		testenv.Need(t, "the crate corpus in "+dir+" (apt-get install librust-clap-dev and the other packages .ci/run installs)")
 	}
 	return dir
 }
@@ -135,11 +135,21 @@ log = "0.4"
 	if err != nil {
 		t.Fatal(err)
 	}
+	var resolved []string
+	name := ""
 	for _, line := range strings.Split(string(lock), "\n") {
 		if strings.HasPrefix(line, "source = ") && !strings.Contains(line, srv.URL) && !strings.Contains(line, "crates.io-index") {
 			t.Errorf("Cargo.lock: %s", line)
 		}
+		if n, ok := strings.CutPrefix(line, "name = "); ok {
+			name = strings.Trim(n, `"`)
+		}
+		if v, ok := strings.CutPrefix(line, "version = "); ok && name != "" && name != "realapp" {
+			resolved = append(resolved, name+"-"+strings.Trim(v, `"`))
+		}
 	}
+	// The list .ci/run's packages must cover.
+	t.Logf("cargo resolved %d packages: %s", len(resolved), strings.Join(resolved, " "))
 }
 
 const realAppMain = `use anyhow::Result;

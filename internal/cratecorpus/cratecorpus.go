@@ -83,6 +83,11 @@ type pkgTable struct {
 
 // Build reads the crate in dir.
 func Build(dir string) (*Crate, error) {
+	// The walk below does not enter a root that is a symbolic link.
+	dir, err := filepath.EvalSymlinks(dir)
+	if err != nil {
+		return nil, err
+	}
 	raw, err := os.ReadFile(filepath.Join(dir, "Cargo.toml"))
 	if err != nil {
 		return nil, err
