@@ -4,8 +4,8 @@ import "slices"
 
 // Limits bound everything parsed from one publish. crates.io applies its
 // limits to new crates and grants exceptions (PROTOCOL.md section 5):
-// winapi 0.3.9 has 399 features, web-sys about 1,600, icondata 23,000;
-// older crates have 11 keywords or keywords with spaces. A private registry
+// winapi 0.3.9 has 399 features, web-sys 0.3.60 1,503, icondata 23,000;
+// older crates have 6 or 11 keywords, or keywords with spaces. A private registry
 // must take every crate crates.io took, so the defaults here are that
 // generous, each an operator may lower (server_config keys, see
 // docs/configuration.md), and they bound the work and memory of one
@@ -24,11 +24,14 @@ import "slices"
 //   - MaxPath 4096: bytes in one entry's path, PATH_MAX on Linux: a longer
 //     path cannot be unpacked by cargo anywhere.
 //   - MaxManifest 4 MiB: the Cargo.toml inside the tarball, the one entry
-//     read into memory and parsed. Normalized manifests are a few KiB, those
-//     with thousands of features up to about 1.5 MiB. On hostile input the
-//     TOML parser costs up to a few microseconds per byte
-//     (BenchmarkParseManifestHostile), so this bounds one publish to
-//     seconds of CPU.
+//     read into memory and parsed. Normalized manifests are a few KiB;
+//     web-sys's, with 1,503 features, is 53 KiB; one with icondata's
+//     23,000 features would be about 1.5 MiB. The TOML parser is slow on
+//     hostile input within the shape limits of parseManifest
+//     (BenchmarkParseManifestHostile): about 0.1-0.4 MB/s against 1-3 MB/s
+//     for a plain manifest, so a hostile 4 MiB manifest costs tens of
+//     seconds of CPU. A registry that does not need such crates can set
+//     256 KiB (about a second).
 //   - MaxDependencies 5000 (crates.io 500), MaxFeatures 30000 (crates.io
 //     300), MaxFeatureValues 30000 (crates.io 300 per feature).
 //   - MaxVersionLength 150: crates.io's cap on the version string.
