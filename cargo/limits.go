@@ -11,8 +11,9 @@ import "slices"
 // docs/configuration.md), and they bound the work and memory of one
 // publish:
 //
-//   - MaxMetadata 10 MiB: the JSON metadata, README and features included
-//     (crates.io 1 MiB; a crate with icondata's 23,000 features needs more).
+//   - MaxMetadata 1 MiB: the JSON metadata, README and features included;
+//     crates.io's limit, which every crate it took therefore fits in
+//     (web-sys's, with 1,503 features, is 50 KB).
 //   - MaxCrate 10 MiB: the compressed .crate file, crates.io's default upload
 //     limit ("max upload size is: N").
 //   - MaxUnpacked 512 MiB: the decompressed tar stream. crates.io allows
@@ -67,7 +68,7 @@ type Limits struct {
 
 // Default limits; see Limits.
 const (
-	DefaultMaxMetadata      = 10 << 20
+	DefaultMaxMetadata      = 1 << 20
 	DefaultMaxCrate         = 10 << 20
 	DefaultMaxUnpacked      = 512 << 20
 	DefaultMaxEntries       = 100000

@@ -63,7 +63,7 @@ func TestDefault(t *testing.T) {
 			Port:            8000,
 			BaseURL:         "http://127.0.0.1:8000",
 			MaxCrateSize:    10 << 20,
-			MaxMetadataSize: 10 << 20,
+			MaxMetadataSize: 1 << 20,
 			ReadTimeout:     5 * time.Minute,
 			WriteTimeout:    5 * time.Minute,
 
@@ -100,7 +100,7 @@ func TestLoadKtraFile(t *testing.T) {
 			Port:            8000,
 			BaseURL:         "http://127.0.0.1:8000",
 			MaxCrateSize:    10 << 20,
-			MaxMetadataSize: 10 << 20,
+			MaxMetadataSize: 1 << 20,
 			ReadTimeout:     5 * time.Minute,
 			WriteTimeout:    5 * time.Minute,
 
