@@ -61,7 +61,7 @@ func (c *countingReader) Read(p []byte) (int, error) {
 //     lim.MaxUnpacked bytes, checked against each entry's declared size
 //     before its data is decompressed and against the bytes actually
 //     decompressed, so a gzip bomb stops early; at most lim.MaxEntries
-//     entries;
+//     entries, and as many distinct directories;
 //   - every entry is a regular file or a directory (no symlinks, hard
 //     links, devices, FIFOs, sparse files) under "{name}-{vers}/", where
 //     vers is the normalized version including build metadata; its path is
@@ -75,8 +75,9 @@ func (c *countingReader) Read(p []byte) (int, error) {
 //     most lim.MaxManifest bytes; a [package] whose name equals name and
 //     whose version equals vers as semver; no workspace inheritance left.
 //
-// The archive is streamed: only Cargo.toml is held in memory. name and vers
-// are those of the (validated) publish metadata.
+// The archive is streamed: only Cargo.toml and a hash per distinct path are
+// held in memory. name and vers are those of the (validated) publish
+// metadata; zero fields of lim are defaults (Limits.WithDefaults).
 func InspectCrate(crate []byte, name, vers string, lim Limits) (*Package, error) {
 	pkg, _, err := inspectCrate(crate, name, vers, lim)
 	return pkg, err
