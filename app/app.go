@@ -132,13 +132,16 @@ func (m *Main) openGitIndex(ctx context.Context, configJSON []byte) (*gitindex.I
 // serviceConfig derives the registry's settings from the configuration.
 func (m *Main) serviceConfig() registry.Config {
 	cfg := m.Config
-	lim := cargo.DefaultLimits()
-	if cfg.Server.MaxCrateSize > 0 {
-		lim.MaxCrate = cfg.Server.MaxCrateSize
-	}
-	if cfg.Server.MaxMetadataSize > 0 {
-		lim.MaxMetadata = cfg.Server.MaxMetadataSize
-	}
+	sc := cfg.Server
+	lim := cargo.Limits{
+		MaxMetadata: sc.MaxMetadataSize, MaxCrate: sc.MaxCrateSize, MaxUnpacked: sc.MaxUnpackedSize,
+		MaxEntries: sc.MaxFiles, MaxPath: sc.MaxPathLength, MaxManifest: sc.MaxManifestSize,
+		MaxDependencies: sc.MaxDependencies, MaxFeatures: sc.MaxFeatures, MaxFeatureValues: sc.MaxFeatureValues,
+		MaxVersionLength: sc.MaxVersionLength, MaxDescription: sc.MaxDescriptionLength,
+		MaxKeywords: sc.MaxKeywords, MaxKeywordLength: sc.MaxKeywordLength, MaxCategories: sc.MaxCategories,
+		// Not nil: an empty configured list reserves nothing.
+		ReservedNames: append([]string{}, sc.ReservedNames...),
+	}.WithDefaults()
 	return registry.Config{
 		IndexURLs:        []string{"sparse+" + m.URL + "/index/"},
 		Limits:           lim,

@@ -18,6 +18,7 @@ import (
 // EINVALID. Errors of r other than EOF (a closed connection, a body-size
 // limit of the HTTP server) are returned wrapped, for the caller to map.
 func ReadFrame(r io.Reader, lim Limits) (meta, crate []byte, err error) {
+	lim = lim.WithDefaults()
 	var hdr [4]byte
 	if _, err := io.ReadFull(r, hdr[:]); err != nil {
 		return nil, nil, frameError(err, "invalid metadata length")

@@ -40,7 +40,8 @@ func checkErr(t *testing.T, err error, codes ...string) {
 	t.Fatalf("error code %s not in %v: %v", e.Code, codes, err)
 }
 
-var fuzzLimits = Limits{MaxMetadata: 4096, MaxCrate: 1 << 20, MaxUnpacked: 1 << 20, MaxEntries: 64, MaxManifest: 64 << 10}
+var fuzzLimits = Limits{MaxMetadata: 4096, MaxCrate: 1 << 20, MaxUnpacked: 1 << 20, MaxEntries: 64, MaxPath: 300, MaxManifest: 64 << 10,
+	MaxDependencies: 20, MaxFeatures: 20, MaxFeatureValues: 10, MaxVersionLength: 40, MaxKeywords: 3, MaxKeywordLength: 10, MaxCategories: 3}
 
 func FuzzReadFrame(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body []byte) {
@@ -95,6 +96,9 @@ func FuzzInspectCrate(f *testing.F) {
 		root := name + "-" + v.String()
 		tr := tar.NewReader(zr)
 		manifests := 0
+		// Folded path to the name as written: an accepted archive unpacks
+		// the same everywhere (directory entries may repeat).
+		seen := map[string]string{}
 		for {
 			hdr, err := tr.Next()
 			if err == io.EOF {
@@ -121,6 +125,14 @@ func FuzzInspectCrate(f *testing.F) {
 			if strings.EqualFold(strings.TrimPrefix(hdr.Name, root+"/"), "Cargo.toml") {
 				manifests++
 			}
+			folded := strings.ToLower(p)
+			if prev, ok := seen[folded]; ok && (prev != p || hdr.Typeflag != tar.TypeDir) {
+				t.Fatalf("accepted %q after %q", hdr.Name, prev)
+			}
+			seen[folded] = p
+			if len(hdr.Name) > fuzzLimits.MaxPath {
+				t.Fatalf("accepted a path of %d bytes", len(hdr.Name))
+			}
 		}
 		if manifests != 1 {
 			t.Fatalf("accepted %d manifests", manifests)
@@ -141,10 +153,10 @@ func FuzzParseMetadata(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if ValidateName(m.Name) != nil {
+		if ValidateName(m.Name) != nil || fuzzLimits.IsReserved(m.Name) {
 			t.Fatalf("accepted name %q", m.Name)
 		}
-		if v, err := ParseVersion(m.Vers); err != nil || v.String() != m.Vers || len(m.Vers) > MaxVersionLength {
+		if v, err := ParseVersion(m.Vers); err != nil || v.String() != m.Vers || len(m.Vers) > fuzzLimits.MaxVersionLength {
 			t.Fatalf("accepted version %q", m.Vers)
 		}
 		for _, d := range m.Deps {
@@ -153,7 +165,8 @@ func FuzzParseMetadata(f *testing.F) {
 				t.Fatalf("accepted requirement %q", d.VersionReq)
 			}
 		}
-		if len(m.Deps) > DefaultMaxDependencies || len(m.Features) > DefaultMaxFeatures || len(m.Keywords) > MaxKeywords {
+		if len(m.Deps) > fuzzLimits.MaxDependencies || len(m.Features) > fuzzLimits.MaxFeatures ||
+			len(m.Keywords) > fuzzLimits.MaxKeywords || len(m.Categories) > fuzzLimits.MaxCategories {
 			t.Fatalf("accepted over the limits")
 		}
 		if p, ok := NameFromIndexPath(IndexPath(m.Name)); !ok || p != strings.ToLower(m.Name) {
@@ -333,6 +346,14 @@ func TestWriteFuzzSeeds(t *testing.T) {
 			{tarball(t, file("foo-1.0.0/Cargo.toml", fooManifest), file("foo-1.0.0/CARGO.TOML", fooManifest)), true, "foo", "1.0.0"},
 			{tarball(t, file("foo-1.0.0/Cargo.toml", "[package]\nname = \"foo\"\nversion.workspace = true\n")), true, "foo", "1.0.0"},
 			{cat(rawPAX([][2]string{{"path", "foo-1.0.0/Cargo.toml"}}), rawEntry("x", '0', int64(len(fooManifest)), []byte(fooManifest)), rawEnd()), true, "foo", "1.0.0"},
+			// Ambiguous archives: a file twice, a file that is also a
+			// directory, names differing only in case, a 6 KB path.
+			{tarball(t, file("foo-1.0.0/Cargo.toml", fooManifest), file("foo-1.0.0/src/lib.rs", "a"), file("foo-1.0.0/src/lib.rs", "b")), true, "foo", "1.0.0"},
+			{tarball(t, file("foo-1.0.0/Cargo.toml", fooManifest), file("foo-1.0.0/src", ""), file("foo-1.0.0/src/lib.rs", "")), true, "foo", "1.0.0"},
+			{tarball(t, file("foo-1.0.0/Cargo.toml", fooManifest), dir("foo-1.0.0/x/"), file("foo-1.0.0/x", "")), true, "foo", "1.0.0"},
+			{tarball(t, file("foo-1.0.0/Cargo.toml", fooManifest), file("foo-1.0.0/src/lib.rs", ""), file("foo-1.0.0/SRC/lib.rs", "")), true, "foo", "1.0.0"},
+			{tarball(t, file("foo-1.0.0/Cargo.toml", fooManifest), entry{name: longPath(6000), body: "x", format: tar.FormatPAX}), true, "foo", "1.0.0"},
+			{tarball(t, dir("foo-1.0.0/"), dir("foo-1.0.0/src/"), file("foo-1.0.0/Cargo.toml", fooManifest), file("foo-1.0.0/src/lib.rs", ""), dir("foo-1.0.0/src/")), true, "foo", "1.0.0"},
 		},
 		"FuzzParseMetadata": {
 			{meta},

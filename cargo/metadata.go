@@ -108,9 +108,11 @@ func jsonTypeName(kind string) string {
 }
 
 // Validate checks everything PROTOCOL.md sections 5 and 6 ask of the
-// metadata, with crates.io's rules and limits (Limits):
+// metadata, with crates.io's rules and the limits of lim (zero fields are
+// defaults, see Limits):
 //
-//   - name: ValidateName; vers: strict semver, at most 150 characters;
+//   - name: ValidateName, and not one of lim.ReservedNames; vers: strict
+//     semver, at most lim.MaxVersionLength characters;
 //   - deps: at most lim.MaxDependencies; real names follow the crate-name
 //     rule, aliases may also start with '_'; the requirement passes
 //     ValidateRequirement (so no bare "*"); kind is normal, dev or build;
@@ -118,26 +120,31 @@ func jsonTypeName(kind string) string {
 //   - features: at most lim.MaxFeatures, each with at most
 //     lim.MaxFeatureValues values; names pass ValidateFeatureName, values
 //     ValidateFeature;
-//   - description: at most 1000 characters;
-//   - keywords: at most 5, each 1-20 characters of [A-Za-z0-9_+-], starting
-//     with a letter or digit; categories: at most 5;
+//   - description: at most lim.MaxDescription characters;
+//   - keywords: at most lim.MaxKeywords, each 1 to lim.MaxKeywordLength
+//     characters without control characters; categories: at most
+//     lim.MaxCategories;
 //   - links: a plain library name; rust_version: 1 to 3 dot-separated
 //     numbers ("1.70");
 //   - homepage, documentation, repository: http:// or https:// URLs.
 //
 // It returns the first problem found.
 func (m *NewCrate) Validate(lim Limits) error {
+	lim = lim.WithDefaults()
 	if err := ValidateName(m.Name); err != nil {
 		return err
 	}
-	if len(m.Vers) > MaxVersionLength {
-		return invalidf("invalid version %s: it is longer than %d characters", show(m.Vers), MaxVersionLength)
+	if lim.IsReserved(m.Name) {
+		return invalidf("the name %s is reserved and cannot be used as a crate name", show(m.Name))
+	}
+	if len(m.Vers) > lim.MaxVersionLength {
+		return invalidf("invalid version %s: it is longer than %d characters", show(m.Vers), lim.MaxVersionLength)
 	}
 	if _, err := ParseVersion(m.Vers); err != nil {
 		return err
 	}
-	if len(m.Deps) > lim.maxDependencies() {
-		return invalidf("too many dependencies: %d, the limit is %d", len(m.Deps), lim.maxDependencies())
+	if len(m.Deps) > lim.MaxDependencies {
+		return invalidf("too many dependencies: %d, the limit is %d", len(m.Deps), lim.MaxDependencies)
 	}
 	for i := range m.Deps {
 		if err := m.Deps[i].validate(); err != nil {
@@ -147,20 +154,20 @@ func (m *NewCrate) Validate(lim Limits) error {
 	if err := validateFeatures(m.Features, lim); err != nil {
 		return err
 	}
-	if m.Description != nil && len(*m.Description) > MaxDescriptionLength &&
-		utf8.RuneCountInString(*m.Description) > MaxDescriptionLength {
-		return invalidf("the description is too long: %d characters, the limit is %d", utf8.RuneCountInString(*m.Description), MaxDescriptionLength)
+	if m.Description != nil && len(*m.Description) > lim.MaxDescription &&
+		utf8.RuneCountInString(*m.Description) > lim.MaxDescription {
+		return invalidf("the description is too long: %d characters, the limit is %d", utf8.RuneCountInString(*m.Description), lim.MaxDescription)
 	}
-	if len(m.Keywords) > MaxKeywords {
-		return invalidf("expected at most %d keywords per crate, found %d", MaxKeywords, len(m.Keywords))
+	if len(m.Keywords) > lim.MaxKeywords {
+		return invalidf("expected at most %d keywords per crate, found %d", lim.MaxKeywords, len(m.Keywords))
 	}
 	for _, kw := range m.Keywords {
-		if err := validateKeyword(kw); err != nil {
+		if err := validateKeyword(kw, lim.MaxKeywordLength); err != nil {
 			return err
 		}
 	}
-	if len(m.Categories) > MaxCategories {
-		return invalidf("expected at most %d categories per crate, found %d", MaxCategories, len(m.Categories))
+	if len(m.Categories) > lim.MaxCategories {
+		return invalidf("expected at most %d categories per crate, found %d", lim.MaxCategories, len(m.Categories))
 	}
 	if m.Links != nil {
 		if err := validateLinks(*m.Links); err != nil {
@@ -233,8 +240,8 @@ func isPlainText(s string) bool {
 }
 
 func validateFeatures(features map[string][]string, lim Limits) error {
-	if len(features) > lim.maxFeatures() {
-		return invalidf("too many features: %d, the limit is %d", len(features), lim.maxFeatures())
+	if len(features) > lim.MaxFeatures {
+		return invalidf("too many features: %d, the limit is %d", len(features), lim.MaxFeatures)
 	}
 	// In key order, so that the error reported for several bad features
 	// does not change from one attempt to the next.
@@ -243,8 +250,8 @@ func validateFeatures(features map[string][]string, lim Limits) error {
 		if err := ValidateFeatureName(name); err != nil {
 			return err
 		}
-		if len(values) > lim.maxFeatureValues() {
-			return invalidf("feature %s has too many values: %d, the limit is %d", show(name), len(values), lim.maxFeatureValues())
+		if len(values) > lim.MaxFeatureValues {
+			return invalidf("feature %s has too many values: %d, the limit is %d", show(name), len(values), lim.MaxFeatureValues)
 		}
 		for _, v := range values {
 			if err := ValidateFeature(v); err != nil {

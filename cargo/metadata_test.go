@@ -92,7 +92,9 @@ func TestValidateMetadata(t *testing.T) {
 	}{
 		{"real", func(m *NewCrate) {}, "", ""},
 		{"bad name", func(m *NewCrate) { m.Name = "1foo" }, invalid, "invalid crate name `1foo`: the first character must be an ASCII letter"},
-		{"reserved name", func(m *NewCrate) { m.Name = "std" }, invalid, "reserved"},
+		{"reserved name", func(m *NewCrate) { m.Name = "std" }, invalid, "the name `std` is reserved"},
+		{"reserved name canonical", func(m *NewCrate) { m.Name = "My_Secret" }, invalid, "reserved"},
+		{"reserved by default", func(m *NewCrate) { m.Name = "Nul" }, "", ""},
 		{"bad version", func(m *NewCrate) { m.Vers = "1.0" }, invalid, "invalid version `1.0`"},
 		{"v prefix", func(m *NewCrate) { m.Vers = "v1.0.0" }, invalid, "invalid version"},
 		{"version 150", func(m *NewCrate) { m.Vers = "1.0.0-" + strings.Repeat("a", 144) }, "", ""},
@@ -129,7 +131,8 @@ func TestValidateMetadata(t *testing.T) {
 		{"5 keywords", func(m *NewCrate) { m.Keywords = []string{"a", "b", "c", "d", "e"} }, "", ""},
 		{"6 keywords", func(m *NewCrate) { m.Keywords = []string{"a", "b", "c", "d", "e", "f"} }, invalid, "expected at most 5 keywords per crate, found 6"},
 		{"keyword long", func(m *NewCrate) { m.Keywords = []string{strings.Repeat("k", 21)} }, invalid, "at most 20 characters"},
-		{"keyword bad", func(m *NewCrate) { m.Keywords = []string{"-k"} }, invalid, "invalid keyword `-k`"},
+		{"keyword control", func(m *NewCrate) { m.Keywords = []string{"a\tb"} }, invalid, "invalid keyword `a\\tb`: it contains a control character"},
+		{"keyword old style", func(m *NewCrate) { m.Keywords = []string{"shared memory", "-k"} }, "", ""},
 		{"6 categories", func(m *NewCrate) { m.Categories = []string{"a", "b", "c", "d", "e", "f"} }, invalid, "expected at most 5 categories per crate, found 6"},
 		{"links", func(m *NewCrate) { m.Links = ptr("python3.11") }, "", ""},
 		{"links c++", func(m *NewCrate) { m.Links = ptr("stdc++") }, "", ""},
@@ -154,7 +157,49 @@ func TestValidateMetadata(t *testing.T) {
 	} {
 		m := realMetadata(t)
 		tc.mutate(m)
-		wantCode(t, tc.name, m.Validate(DefaultLimits()), tc.code, tc.msg)
+		wantCode(t, tc.name, m.Validate(cratesIOLimits), tc.code, tc.msg)
+	}
+}
+
+// cratesIOLimits are crates.io's limits for new crates, configured on a
+// registry that wants them, and a reserved list of its own.
+var cratesIOLimits = Limits{
+	MaxDependencies: 500, MaxFeatures: 300, MaxFeatureValues: 300, MaxVersionLength: 150,
+	MaxDescription: 1000, MaxKeywords: 5, MaxKeywordLength: 20, MaxCategories: 5,
+	ReservedNames: []string{"std", "compiler-builtins", "my-secret"},
+}
+
+// The defaults take what crates.io took from crates published before its
+// limits or under its per-crate exceptions.
+func TestValidateMetadataDefaults(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		mutate func(m *NewCrate)
+	}{
+		// crates.io's keyword character rule is not enforced at all.
+		{"keywords with spaces", func(m *NewCrate) { m.Keywords = []string{"location infomation", "Router Os API", "nl80211.h"} }},
+		{"winapi 0.3.9: 399 features", func(m *NewCrate) { m.Features = manyFeatures(399, 1) }},
+		{"icondata: 23,000 features", func(m *NewCrate) { m.Features = manyFeatures(23000, 0) }},
+		{"a feature enabling 5000 others", func(m *NewCrate) { m.Features = manyFeatures(1, 5000) }},
+		{"compiler_builtins", func(m *NewCrate) { m.Name = "compiler_builtins" }},
+		{"std", func(m *NewCrate) { m.Name = "std" }},
+		{"800 dependencies", func(m *NewCrate) { m.Deps = manyDeps(800) }},
+		{"scell 1.0.0: 11 keywords", func(m *NewCrate) { m.Keywords = strings.Fields("a b c d e f g h i j k") }},
+		{"keyword of 21", func(m *NewCrate) { m.Keywords = []string{"distributed-inference"} }},
+		{"a long description", func(m *NewCrate) { m.Description = ptr(strings.Repeat("a", 5000)) }},
+		{"6 categories", func(m *NewCrate) { m.Categories = strings.Fields("a b c d e f") }},
+	} {
+		m := realMetadata(t)
+		tc.mutate(m)
+		if err := m.Validate(DefaultLimits()); err != nil {
+			t.Errorf("%s: %v", tc.name, err)
+		}
+		if err := m.Validate(Limits{}); err != nil {
+			t.Errorf("%s with zero Limits: %v", tc.name, err)
+		}
+		if err := m.Validate(cratesIOLimits); err == nil && tc.name != "keywords with spaces" {
+			t.Errorf("%s: accepted with crates.io's limits", tc.name)
+		}
 	}
 }
 
@@ -168,8 +213,8 @@ func TestValidateMetadataRaisedLimits(t *testing.T) {
 	if err := m.Validate(lim); err != nil {
 		t.Error(err)
 	}
-	// Zero means default.
-	wantCode(t, "zero limits", m.Validate(Limits{}), invalid, "too many")
+	lim.MaxFeatures = 999
+	wantCode(t, "lowered limits", m.Validate(lim), invalid, "too many features: 1000, the limit is 999")
 }
 
 func manyDeps(n int) []NewCrateDep {

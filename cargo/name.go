@@ -32,50 +32,12 @@ func CanonicalName(name string) string {
 	return string(b)
 }
 
-// reservedNames are refused as crate names, compared canonically: the names
-// crates.io reserves for the Rust toolchain, and the Windows device names,
-// which cannot be file names on Windows (cargo unpacks crates into a
-// directory named after the crate).
-var reservedNames = func() map[string]bool {
-	m := make(map[string]bool)
-	for _, n := range strings.Fields(`alloc arena ast builtins collections
-		compiler-builtins compiler-rt compiletest core coretest debug driver
-		flate fmt_macros grammar graphviz macro macros proc_macro rbml
-		rust-installer rustbook rustc rustc_back rustc_borrowck rustc_driver
-		rustc_llvm rustc_resolve rustc_trans rustc_typeck rustdoc rustllvm
-		rustuv serialize std syntax test unicode`) {
-		m[CanonicalName(n)] = true
-	}
-	return m
-}()
-
-// isWindowsDeviceName reports whether the canonical name is nul, con, prn,
-// aux, com0-com9 or lpt0-lpt9.
-func isWindowsDeviceName(canon string) bool {
-	switch canon {
-	case "nul", "con", "prn", "aux":
-		return true
-	}
-	return len(canon) == 4 && (canon[:3] == "com" || canon[:3] == "lpt") &&
-		'0' <= canon[3] && canon[3] <= '9'
-}
-
-// ValidateName checks the name of a crate being published, with the rules of
-// crates.io: 1 to 64 ASCII characters, an ASCII letter first, then ASCII
-// letters, digits, '-' or '_'; not a reserved name (toolchain crates such as
-// std, or a Windows device name such as nul or com1).
+// ValidateName checks the shape of a crate name, with the rule of crates.io:
+// 1 to 64 ASCII characters, an ASCII letter first, then ASCII letters,
+// digits, '-' or '_'. Reserved names are a publish policy (Limits.IsReserved,
+// checked by NewCrate.Validate): a crate with such a name may still exist.
 func ValidateName(name string) error {
-	if err := validateIdent("crate", name, false); err != nil {
-		return err
-	}
-	canon := CanonicalName(name)
-	if reservedNames[canon] {
-		return invalidf("the name %s is reserved and cannot be used as a crate name", show(name))
-	}
-	if isWindowsDeviceName(canon) {
-		return invalidf("the name %s is a reserved Windows device name and cannot be used as a crate name", show(name))
-	}
-	return nil
+	return validateIdent("crate", name, false)
 }
 
 // validateDependencyName checks the real package name of a dependency: the
@@ -166,24 +128,19 @@ func ValidateFeature(value string) error {
 	return ValidateFeatureName(value)
 }
 
-// validateKeyword checks a keyword: 1 to 20 characters, an ASCII letter or
-// digit first, then ASCII letters, digits, '_', '-' or '+' (crates.io).
-func validateKeyword(kw string) error {
+// validateKeyword checks a keyword: 1 to max characters, no control
+// characters. crates.io's character rule (an ASCII letter or digit first,
+// then [A-Za-z0-9_+-]) came after crates were published with keywords such
+// as "shared memory" or "nl80211.h", so it is not enforced.
+func validateKeyword(kw string, max int) error {
 	if kw == "" {
 		return invalidf("keywords cannot be empty")
 	}
-	if len(kw) > MaxKeywordLength {
-		return invalidf("invalid keyword %s: keywords are at most %d characters long", show(kw), MaxKeywordLength)
+	if len(kw) > max && utf8.RuneCountInString(kw) > max {
+		return invalidf("invalid keyword %s: keywords are at most %d characters long", show(kw), max)
 	}
-	c := kw[0]
-	if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9') {
-		return invalidf("invalid keyword %s: the first character must be an ASCII letter or digit", show(kw))
-	}
-	for i := 1; i < len(kw); i++ {
-		if c := kw[i]; !isNameByte(c) && c != '+' {
-			r, _ := utf8.DecodeRuneInString(kw[i:])
-			return invalidf("invalid keyword %s: invalid character %s, only ASCII letters, digits, `_`, `-` and `+` are allowed", show(kw), showRune(r))
-		}
+	if !isPlainText(kw) {
+		return invalidf("invalid keyword %s: it contains a control character", show(kw))
 	}
 	return nil
 }

@@ -28,21 +28,41 @@ func TestValidateName(t *testing.T) {
 		{"foo bar", invalid, "invalid character ` `"},
 		{"fooé", invalid, "invalid character `é`"},
 		{"foo\nbar", invalid, `invalid character ` + "`\\n`"},
-		{"std", invalid, "reserved"},
-		{"STD", invalid, "reserved"},
-		{"proc-macro", invalid, "reserved"},
-		{"compiler_builtins", invalid, "reserved"},
-		{"rust-installer", invalid, "reserved"},
-		{"Rustc", invalid, "reserved"},
-		{"nul", invalid, "Windows device name"},
-		{"CON", invalid, "Windows device name"},
-		{"aux", invalid, "Windows device name"},
-		{"prn", invalid, "Windows device name"},
-		{"com0", invalid, "Windows device name"},
-		{"COM9", invalid, "Windows device name"},
-		{"lpt1", invalid, "Windows device name"},
+		// Reserved names are a publish policy (TestReservedNames), not a
+		// shape: a crate so named may be looked up.
+		{"std", "", ""},
+		{"nul", "", ""},
 	} {
 		wantCode(t, "ValidateName("+tc.name+")", ValidateName(tc.name), tc.code, tc.msg)
+	}
+}
+
+func TestReservedNames(t *testing.T) {
+	def := DefaultLimits()
+	for _, tc := range []struct {
+		name     string
+		reserved bool
+	}{
+		{"nul", true}, {"CON", true}, {"aux", true}, {"prn", true}, {"com0", true}, {"COM9", true}, {"lpt1", true},
+		{"com10", false}, {"lpt", false}, {"nullable", false},
+		// Published crates (compiler_builtins, std...) or names cargo
+		// handles: crates.io's toolchain list is not reserved by default.
+		{"std", false}, {"core", false}, {"alloc", false}, {"compiler_builtins", false},
+		{"compiler-builtins", false}, {"proc_macro", false}, {"test", false}, {"rustc", false},
+	} {
+		if got := def.IsReserved(tc.name); got != tc.reserved {
+			t.Errorf("default IsReserved(%q) = %v, want %v", tc.name, got, tc.reserved)
+		}
+	}
+	own := Limits{ReservedNames: []string{"Secret-Project"}}
+	if !own.IsReserved("secret_project") || own.IsReserved("nul") {
+		t.Errorf("a configured list replaces the default and compares canonically")
+	}
+	if (Limits{ReservedNames: []string{}}).IsReserved("nul") {
+		t.Errorf("an empty configured list reserves nothing")
+	}
+	if (Limits{}).WithDefaults().IsReserved("nul") != true {
+		t.Errorf("a nil list means the default")
 	}
 }
 
@@ -155,14 +175,16 @@ func TestValidateKeyword(t *testing.T) {
 		{strings.Repeat("k", 20), true},
 		{strings.Repeat("k", 21), false},
 		{"", false},
-		{"-x", false},
-		{"_x", false},
-		{"+x", false},
-		{"a b", false},
-		{"a.b", false},
-		{"ünï", false},
+		{"a\nb", false},
+		{"a\x7f", false},
+		// Published on crates.io before its character rule (cargo#4300).
+		{"shared memory", true},
+		{"nl80211.h", true},
+		{"Router Os API", true},
+		{"-x", true},
+		{"ünï", true},
 	} {
-		if err := validateKeyword(tc.kw); (err == nil) != tc.ok {
+		if err := validateKeyword(tc.kw, 20); (err == nil) != tc.ok {
 			t.Errorf("validateKeyword(%q) = %v, want ok=%v", tc.kw, err, tc.ok)
 		}
 	}

@@ -61,19 +61,23 @@ func (c *countingReader) Read(p []byte) (int, error) {
 //     lim.MaxUnpacked bytes, checked against each entry's declared size
 //     before its data is decompressed and against the bytes actually
 //     decompressed, so a gzip bomb stops early; at most lim.MaxEntries
-//     entries;
+//     entries, and as many distinct directories;
 //   - every entry is a regular file or a directory (no symlinks, hard
 //     links, devices, FIFOs, sparse files) under "{name}-{vers}/", where
 //     vers is the normalized version including build metadata; its path is
 //     UTF-8, relative, without "..", "." or empty components (pax and GNU
-//     long names are resolved by archive/tar; the final name is checked);
+//     long names are resolved by archive/tar; the final name is checked),
+//     at most lim.MaxPath bytes long, each name in it at most 255 bytes;
+//   - no ambiguity in what unpacks (pathSet): no file twice, no path both a
+//     file and a directory, no two paths differing only in case;
 //   - exactly one "{name}-{vers}/Cargo.toml": no second one differing only
 //     in case, the legacy "cargo.toml" accepted when it is the only one; at
 //     most lim.MaxManifest bytes; a [package] whose name equals name and
 //     whose version equals vers as semver; no workspace inheritance left.
 //
-// The archive is streamed: only Cargo.toml is held in memory. name and vers
-// are those of the (validated) publish metadata.
+// The archive is streamed: only Cargo.toml and a hash per distinct path are
+// held in memory. name and vers are those of the (validated) publish
+// metadata; zero fields of lim are defaults (Limits.WithDefaults).
 func InspectCrate(crate []byte, name, vers string, lim Limits) (*Package, error) {
 	pkg, _, err := inspectCrate(crate, name, vers, lim)
 	return pkg, err
@@ -82,6 +86,7 @@ func InspectCrate(crate []byte, name, vers string, lim Limits) (*Package, error)
 // inspectCrate is InspectCrate that also says how many decompressed bytes
 // it read, for tests to check that a bomb was stopped early.
 func inspectCrate(crate []byte, name, vers string, lim Limits) (_ *Package, unpacked int64, err error) {
+	lim = lim.WithDefaults()
 	var cr *countingReader
 	defer func() {
 		if cr != nil {
@@ -127,6 +132,7 @@ func inspectCrate(crate []byte, name, vers string, lim Limits) (_ *Package, unpa
 	}
 
 	pkg := &Package{}
+	paths := newPathSet(lim.MaxEntries)
 	entries := 0
 	var manifest []byte
 	var manifestNames []string
@@ -146,6 +152,9 @@ func inspectCrate(crate []byte, name, vers string, lim Limits) (_ *Package, unpa
 		if err := checkEntryType(hdr); err != nil {
 			return nil, 0, err
 		}
+		if len(hdr.Name) > lim.MaxPath {
+			return nil, 0, invalidf("the crate contains a path longer than %d bytes: %s", lim.MaxPath, show(hdr.Name))
+		}
 		rest, err := checkEntryPath(hdr.Name, root, isDir)
 		if err != nil {
 			return nil, 0, err
@@ -160,6 +169,11 @@ func inspectCrate(crate []byte, name, vers string, lim Limits) (_ *Package, unpa
 					show(manifestNames[0]), show(manifestNames[1]))
 			}
 		}
+		if rest != "" {
+			if err := paths.add(rest, hdr.Name, isDir); err != nil {
+				return nil, 0, err
+			}
+		}
 		if isDir {
 			continue
 		}
@@ -169,8 +183,8 @@ func inspectCrate(crate []byte, name, vers string, lim Limits) (_ *Package, unpa
 		pkg.Files++
 		pkg.UnpackedSize += hdr.Size
 		if rest == "Cargo.toml" || rest == "cargo.toml" {
-			if hdr.Size > lim.maxManifest() {
-				return nil, 0, tooLargef("Cargo.toml in the crate is larger than %d bytes", lim.maxManifest())
+			if hdr.Size > lim.MaxManifest {
+				return nil, 0, tooLargef("Cargo.toml in the crate is larger than %d bytes", lim.MaxManifest)
 			}
 			manifest = make([]byte, hdr.Size)
 			if _, err := io.ReadFull(tr, manifest); err != nil {
@@ -283,6 +297,9 @@ func checkEntryPath(p, root string, isDir bool) (string, error) {
 	for c := range strings.SplitSeq(rest, "/") {
 		if c == "" || c == "." {
 			return "", invalidf("the crate contains a path with an empty or `.` component %s", show(p))
+		}
+		if len(c) > maxComponentLength {
+			return "", invalidf("the crate contains a file or directory name longer than %d bytes, which no common file system can hold: %s", maxComponentLength, show(p))
 		}
 	}
 	return rest, nil

@@ -197,6 +197,65 @@ func TestInspectCrate(t *testing.T) {
 		}, code: invalid, msg: "empty or `.` component"},
 		{name: "not utf-8", crate: func(t testing.TB) []byte { return fooCrate(t, file("foo-1.0.0/\xff.rs", "x")) },
 			code: invalid, msg: "not valid UTF-8"},
+		{name: "path of 4096 bytes", crate: func(t testing.TB) []byte {
+			return fooCrate(t, entry{name: longPath(4096), body: "x", format: tar.FormatPAX})
+		}, files: 3, unpackSize: int64(len(fooManifest) + 15)},
+		{name: "path of 6 KB", crate: func(t testing.TB) []byte {
+			return fooCrate(t, entry{name: longPath(6000), body: "x", format: tar.FormatPAX})
+		}, code: invalid, msg: "the crate contains a path longer than 4096 bytes: `foo-1.0.0/d000000010/"},
+		{name: "path over a configured length", lim: &Limits{MaxPath: 25}, crate: func(t testing.TB) []byte {
+			return fooCrate(t, file("foo-1.0.0/src/abcdefghi.rs", ""))
+		}, code: invalid, msg: "longer than 25 bytes"},
+		{name: "name of 255 bytes", crate: func(t testing.TB) []byte {
+			return fooCrate(t, entry{name: "foo-1.0.0/" + strings.Repeat("n", 255), body: "x", format: tar.FormatPAX})
+		}, files: 3, unpackSize: int64(len(fooManifest) + 15)},
+		{name: "name of 256 bytes", crate: func(t testing.TB) []byte {
+			return fooCrate(t, entry{name: "foo-1.0.0/" + strings.Repeat("n", 256) + "/x.rs", body: "x", format: tar.FormatPAX})
+		}, code: invalid, msg: "a file or directory name longer than 255 bytes"},
+
+		// Ambiguous archives: what unpacks must not depend on the tool, the
+		// order or the file system.
+		{name: "file twice", crate: func(t testing.TB) []byte {
+			return fooCrate(t, file("foo-1.0.0/src/lib.rs", "pub fn evil() {}\n"))
+		}, code: invalid, msg: "the crate contains the file `foo-1.0.0/src/lib.rs` more than once"},
+		{name: "file twice, same content", crate: func(t testing.TB) []byte {
+			return fooCrate(t, file("foo-1.0.0/src/lib.rs", "pub fn f() {}\n"))
+		}, code: invalid, msg: "more than once"},
+		{name: "file then directory entry", crate: func(t testing.TB) []byte {
+			return fooCrate(t, dir("foo-1.0.0/src/lib.rs/"))
+		}, code: invalid, msg: "the crate contains `foo-1.0.0/src/lib.rs/` both as a file and as a directory"},
+		{name: "directory entry then file", crate: func(t testing.TB) []byte {
+			return gz(t, tarball(t, dir("foo-1.0.0/x/"), file("foo-1.0.0/Cargo.toml", fooManifest), file("foo-1.0.0/x", "")))
+		}, code: invalid, msg: "the crate contains `foo-1.0.0/x` both as a file and as a directory"},
+		{name: "file inside a file", crate: func(t testing.TB) []byte {
+			return fooCrate(t, file("foo-1.0.0/src/lib.rs/mod.rs", ""))
+		}, code: invalid, msg: "the crate contains `foo-1.0.0/src/lib.rs/mod.rs` inside `src/lib.rs`, which is also a file"},
+		{name: "file where files were", crate: func(t testing.TB) []byte {
+			return fooCrate(t, file("foo-1.0.0/src", ""))
+		}, code: invalid, msg: "the crate contains `foo-1.0.0/src` both as a file and as a directory"},
+		{name: "files differing in case", crate: func(t testing.TB) []byte {
+			return fooCrate(t, file("foo-1.0.0/src/LIB.rs", ""))
+		}, code: invalid, msg: "the crate contains `foo-1.0.0/src/LIB.rs` and another path that differs from it only in case"},
+		{name: "directories differing in case", crate: func(t testing.TB) []byte {
+			return fooCrate(t, file("foo-1.0.0/Src/main.rs", ""))
+		}, code: invalid, msg: "`foo-1.0.0/Src/main.rs` and another path that differs from it only in case"},
+		{name: "directory entry differing in case", crate: func(t testing.TB) []byte {
+			return fooCrate(t, dir("foo-1.0.0/SRC/"))
+		}, code: invalid, msg: "differs from it only in case"},
+		{name: "non-ASCII names differing in case", crate: func(t testing.TB) []byte {
+			return fooCrate(t, file("foo-1.0.0/Ärger.txt", ""), file("foo-1.0.0/ärger.txt", ""))
+		}, code: invalid, msg: "differs from it only in case"},
+		{name: "ok directory entries repeated and after their files", crate: func(t testing.TB) []byte {
+			return gz(t, tarball(t, dir("foo-1.0.0/"), dir("foo-1.0.0/src/"), file("foo-1.0.0/Cargo.toml", fooManifest),
+				file("foo-1.0.0/src/lib.rs", ""), dir("foo-1.0.0/src/"), dir("foo-1.0.0/"), dir("foo-1.0.0/src/a/"), dir("foo-1.0.0/src/a")))
+		}, files: 2, unpackSize: int64(len(fooManifest))},
+		{name: "ok names sharing a prefix", crate: func(t testing.TB) []byte {
+			return fooCrate(t, file("foo-1.0.0/src/lib.rs.orig", ""), file("foo-1.0.0/src/lib", ""), file("foo-1.0.0/src2/lib.rs", ""),
+				file("foo-1.0.0/Cargo.toml.orig", ""), file("foo-1.0.0/Cargo.lock", ""))
+		}, files: 7, unpackSize: int64(len(fooManifest) + 14)},
+		{name: "too many directories", lim: &small, crate: func(t testing.TB) []byte {
+			return fooCrate(t, file("foo-1.0.0/"+strings.Repeat("d/", 10)+"f.rs", ""))
+		}, code: tooLarge, msg: "the crate has more than 10 directories"},
 
 		// Entry types.
 		{name: "symlink", crate: func(t testing.TB) []byte {
@@ -390,6 +449,17 @@ func TestInspectCrate(t *testing.T) {
 			}
 		})
 	}
+}
+
+// longPath returns a path of n bytes under foo-1.0.0/, in directories of
+// ten characters.
+func longPath(n int) string {
+	p := "foo-1.0.0/"
+	for len(p) < n-11 {
+		p += fmt.Sprintf("d%09d/", len(p))[:10] + "/"
+	}
+	p += strings.Repeat("f", n-len(p))
+	return p
 }
 
 // Gzip bombs: a small crate that expands to far more than MaxUnpacked must

@@ -21,9 +21,11 @@ package config
 import (
 	"net"
 	"os"
+	"slices"
 	"time"
 
 	"github.com/crated/crated"
+	"github.com/crated/crated/cargo"
 )
 
 // Sizes in bytes, for readable defaults.
@@ -115,6 +117,26 @@ type ServerConfig struct {
 	// LoginFailureWindow, counted in the database across replicas.
 	LoginMaxFailures   int           `toml:"login_max_failures"`
 	LoginFailureWindow time.Duration `toml:"login_failure_window"`
+
+	// The other publish limits (cargo.Limits): the decompressed size,
+	// entries and path length of the .crate, the size of its Cargo.toml,
+	// and the counts and lengths of the metadata. Their defaults take every
+	// crate crates.io took (docs/configuration.md).
+	MaxUnpackedSize      int64 `toml:"max_unpacked_size"`
+	MaxFiles             int   `toml:"max_files"`
+	MaxPathLength        int   `toml:"max_path_length"`
+	MaxManifestSize      int64 `toml:"max_manifest_size"`
+	MaxDependencies      int   `toml:"max_dependencies"`
+	MaxFeatures          int   `toml:"max_features"`
+	MaxFeatureValues     int   `toml:"max_feature_values"`
+	MaxVersionLength     int   `toml:"max_version_length"`
+	MaxDescriptionLength int   `toml:"max_description_length"`
+	MaxKeywords          int   `toml:"max_keywords"`
+	MaxKeywordLength     int   `toml:"max_keyword_length"`
+	MaxCategories        int   `toml:"max_categories"`
+	// ReservedNames are refused as names of published crates, compared
+	// canonically (Foo-Bar = foo_bar). Empty: none.
+	ReservedNames []string `toml:"reserved_names"`
 }
 
 // DBConfig is [db_config]: where metadata lives.
@@ -283,19 +305,32 @@ func Default() *Config {
 func newConfig(fromFile bool) *Config {
 	c := &Config{
 		Server: ServerConfig{
-			Address:            "127.0.0.1",
-			Port:               8000,
-			MaxCrateSize:       10 * MiB,
-			MaxMetadataSize:    1 * MiB,
-			ReadTimeout:        5 * time.Minute,
-			WriteTimeout:       5 * time.Minute,
-			LogFormat:          "text",
-			LoginRateLimit:     DefaultLoginRateLimit,
-			TokenRateLimit:     DefaultTokenRateLimit,
-			PublishRateLimit:   DefaultPublishRateLimit,
-			PasswordHashWait:   2 * time.Second,
-			LoginMaxFailures:   10,
-			LoginFailureWindow: 15 * time.Minute,
+			Address:              "127.0.0.1",
+			Port:                 8000,
+			MaxCrateSize:         10 * MiB,
+			MaxMetadataSize:      1 * MiB,
+			ReadTimeout:          5 * time.Minute,
+			WriteTimeout:         5 * time.Minute,
+			LogFormat:            "text",
+			LoginRateLimit:       DefaultLoginRateLimit,
+			TokenRateLimit:       DefaultTokenRateLimit,
+			PublishRateLimit:     DefaultPublishRateLimit,
+			PasswordHashWait:     2 * time.Second,
+			LoginMaxFailures:     10,
+			LoginFailureWindow:   15 * time.Minute,
+			MaxUnpackedSize:      cargo.DefaultMaxUnpacked,
+			MaxFiles:             cargo.DefaultMaxEntries,
+			MaxPathLength:        cargo.DefaultMaxPath,
+			MaxManifestSize:      cargo.DefaultMaxManifest,
+			MaxDependencies:      cargo.DefaultMaxDependencies,
+			MaxFeatures:          cargo.DefaultMaxFeatures,
+			MaxFeatureValues:     cargo.DefaultMaxFeatureValues,
+			MaxVersionLength:     cargo.DefaultMaxVersionLength,
+			MaxDescriptionLength: cargo.DefaultMaxDescription,
+			MaxKeywords:          cargo.DefaultMaxKeywords,
+			MaxKeywordLength:     cargo.DefaultMaxKeywordLength,
+			MaxCategories:        cargo.DefaultMaxCategories,
+			ReservedNames:        slices.Clone(cargo.DefaultReservedNames),
 		},
 		DB: DBConfig{
 			DBDirPath:    "crated-data/db",

@@ -73,6 +73,10 @@ func TestDefault(t *testing.T) {
 			PasswordHashWait:   2 * time.Second,
 			LoginMaxFailures:   10,
 			LoginFailureWindow: 15 * time.Minute,
+			MaxUnpackedSize:    512 << 20, MaxFiles: 100000, MaxPathLength: 4096, MaxManifestSize: 4 << 20,
+			MaxDependencies: 5000, MaxFeatures: 30000, MaxFeatureValues: 30000, MaxVersionLength: 150,
+			MaxDescriptionLength: 65536, MaxKeywords: 100, MaxKeywordLength: 100, MaxCategories: 100,
+			ReservedNames: strings.Fields("con prn aux nul com0 com1 com2 com3 com4 com5 com6 com7 com8 com9 lpt0 lpt1 lpt2 lpt3 lpt4 lpt5 lpt6 lpt7 lpt8 lpt9"),
 		},
 		DB: DBConfig{DBDirPath: "crated-data/db", QueryTimeout: 10 * time.Second},
 		CrateFiles: CrateFilesConfig{
@@ -114,6 +118,10 @@ func TestLoadKtraFile(t *testing.T) {
 			PasswordHashWait:   2 * time.Second,
 			LoginMaxFailures:   10,
 			LoginFailureWindow: 15 * time.Minute,
+			MaxUnpackedSize:    512 << 20, MaxFiles: 100000, MaxPathLength: 4096, MaxManifestSize: 4 << 20,
+			MaxDependencies: 5000, MaxFeatures: 30000, MaxFeatureValues: 30000, MaxVersionLength: 150,
+			MaxDescriptionLength: 65536, MaxKeywords: 100, MaxKeywordLength: 100, MaxCategories: 100,
+			ReservedNames: strings.Fields("con prn aux nul com0 com1 com2 com3 com4 com5 com6 com7 com8 com9 lpt0 lpt1 lpt2 lpt3 lpt4 lpt5 lpt6 lpt7 lpt8 lpt9"),
 		},
 		DB: DBConfig{DBDirPath: "/var/lib/ktra/db", LoginPrefix: "ktra-secure-auth:", QueryTimeout: 10 * time.Second},
 		CrateFiles: CrateFilesConfig{
@@ -217,6 +225,28 @@ func TestLoadValues(t *testing.T) {
 			check: func(t *testing.T, c *Config) {
 				eq(t, "s3_timeout", c.CrateFiles.S3Timeout, 5*time.Second)
 				eq(t, "s3_max_retries", c.CrateFiles.S3MaxRetries, 0)
+			},
+		},
+		{
+			name: "publish limits",
+			file: "[server_config]\nmax_unpacked_size = \"1GiB\"\nmax_files = 7\nmax_path_length = 100\nmax_manifest_size = \"64KiB\"\n" +
+				"max_dependencies = 9\nmax_features = 10\nmax_feature_values = 11\nmax_version_length = 12\nmax_description_length = 13\n" +
+				"max_keywords = 14\nmax_keyword_length = 15\nmax_categories = 16\nreserved_names = []\n",
+			env: []string{"CRATED_SERVER_CONFIG_MAX_FEATURES=400"},
+			check: func(t *testing.T, c *Config) {
+				s := c.Server
+				eq(t, "limits", []int64{s.MaxUnpackedSize, int64(s.MaxFiles), int64(s.MaxPathLength), s.MaxManifestSize,
+					int64(s.MaxDependencies), int64(s.MaxFeatures), int64(s.MaxFeatureValues), int64(s.MaxVersionLength),
+					int64(s.MaxDescriptionLength), int64(s.MaxKeywords), int64(s.MaxKeywordLength), int64(s.MaxCategories)},
+					[]int64{1 << 30, 7, 100, 64 << 10, 9, 400, 11, 12, 13, 14, 15, 16})
+				eq(t, "reserved_names", len(s.ReservedNames), 0)
+			},
+		},
+		{
+			name: "reserved names from the environment",
+			env:  []string{"CRATED_SERVER_CONFIG_RESERVED_NAMES=nul,secret-project"},
+			check: func(t *testing.T, c *Config) {
+				eq(t, "reserved_names", c.Server.ReservedNames, []string{"nul", "secret-project"})
 			},
 		},
 		{

@@ -7,6 +7,8 @@ import (
 	"path"
 	"strings"
 	"time"
+
+	"github.com/crated/crated/cargo"
 )
 
 // Validate checks the whole configuration and reports every problem at once,
@@ -77,6 +79,28 @@ func (c *Config) validateServer(v *validator) {
 	}
 	if s.MaxMetadataSize <= 0 {
 		v.fail("server_config.max_metadata_size", "must be a positive number of bytes, got %d", s.MaxMetadataSize)
+	}
+	for _, l := range []struct {
+		key   string
+		value int64
+	}{
+		{"max_unpacked_size", s.MaxUnpackedSize}, {"max_files", int64(s.MaxFiles)},
+		{"max_path_length", int64(s.MaxPathLength)}, {"max_manifest_size", s.MaxManifestSize},
+		{"max_dependencies", int64(s.MaxDependencies)}, {"max_features", int64(s.MaxFeatures)},
+		{"max_feature_values", int64(s.MaxFeatureValues)}, {"max_version_length", int64(s.MaxVersionLength)},
+		{"max_description_length", int64(s.MaxDescriptionLength)}, {"max_keywords", int64(s.MaxKeywords)},
+		{"max_keyword_length", int64(s.MaxKeywordLength)}, {"max_categories", int64(s.MaxCategories)},
+	} {
+		// 0 would read as "the default" in cargo.Limits: refuse it rather
+		// than let a limit silently differ from what the file says.
+		if l.value <= 0 {
+			v.fail("server_config."+l.key, "must be positive, got %d", l.value)
+		}
+	}
+	for _, n := range s.ReservedNames {
+		if err := cargo.ValidateName(n); err != nil {
+			v.fail("server_config.reserved_names", "%q is not a crate name", n)
+		}
 	}
 	if s.ReadTimeout < 0 {
 		v.fail("server_config.read_timeout", "must not be negative, got %s", s.ReadTimeout)

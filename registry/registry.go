@@ -60,9 +60,7 @@ func New(store crated.Store, blobs crated.BlobStore, cfg Config) *Service {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	if cfg.Limits == (cargo.Limits{}) {
-		cfg.Limits = cargo.DefaultLimits()
-	}
+	cfg.Limits = cfg.Limits.WithDefaults()
 	if cfg.PasswordHashConcurrency <= 0 {
 		cfg.PasswordHashConcurrency = DefaultPasswordHashConcurrency()
 	}
