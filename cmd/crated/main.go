@@ -81,6 +81,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return runToken(ctx, rest, stdout, stderr)
 	case "migrate-store":
 		return runMigrateStore(ctx, rest, stdout, stderr)
+	case "import":
+		return runImport(ctx, rest, stdout, stderr)
 	case "migrate":
 		m, _, err := load("migrate", rest, stderr)
 		if err != nil {

@@ -1,0 +1,343 @@
+// Package registryimport brings an existing Cargo registry into crated: its
+// index files (a git index checkout or a sparse layout) and its .crate
+// files (in the layouts of cargo-local-registry, panamax, Kellnr, Ktra or
+// crates.io's static files).
+//
+// Every version keeps its index line byte for byte (the sparse index serves
+// it back unchanged), its yanked flag and its pubtime. Each .crate file is
+// checked against its line's cksum before it is stored; a line whose file
+// is missing or does not match is reported and skipped, because a version
+// whose download fails is worse than no version. Versions the store already
+// has with the same checksum are skipped as identical, so that running the
+// same import again changes nothing.
+//
+// The work is a pipeline: the index is read first, then batches of lines in
+// index order have their files hashed and stored by several workers while
+// the previous batch is written to the metadata store in one transaction
+// (crated.Store.ImportVersions).
+package registryimport
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+
+	"github.com/crated/crated"
+	"github.com/crated/crated/cargo"
+)
+
+// Options says what to import and where.
+type Options struct {
+	// IndexDir is the root of the source index; CratesDir holds its .crate
+	// files.
+	IndexDir, CratesDir string
+	// Owner owns every crate the import creates and is recorded as the
+	// publisher of every imported version. Crates that exist keep their
+	// owners.
+	Owner *crated.User
+	Store crated.Store
+	Blobs crated.BlobStore
+	// Workers read, hash and store crate files at once; default
+	// GOMAXPROCS, at least 4 (storing a file mostly waits for the disk).
+	Workers int
+	// BatchSize is the number of versions per store transaction; default
+	// 1000.
+	BatchSize int
+	// Progress, when set, receives a progress bar.
+	Progress io.Writer
+}
+
+// Kind is why a version or file was not imported.
+type Kind string
+
+const (
+	InvalidLine      Kind = "invalid index line"
+	MissingFile      Kind = "crate file missing"
+	ChecksumMismatch Kind = "crate file does not match cksum"
+	UnreadableFile   Kind = "crate file unreadable"
+	Conflict         Kind = "conflicts with the registry"
+)
+
+// Problem is one version that was not imported.
+type Problem struct {
+	Kind  Kind
+	Crate string
+	Vers  string
+	// Where is the index file and line, or the crate file.
+	Where  string
+	Detail string
+}
+
+func (p Problem) String() string {
+	s := string(p.Kind) + ": " + p.Crate
+	if p.Vers != "" {
+		s += "@" + p.Vers
+	}
+	if p.Where != "" {
+		s += " (" + p.Where + ")"
+	}
+	if p.Detail != "" {
+		s += ": " + p.Detail
+	}
+	return s
+}
+
+// Report is what an import did.
+type Report struct {
+	IndexFiles int
+	// Lines is the number of non-empty index lines read.
+	Lines int
+	// Imported and Identical count versions written, and versions the
+	// store already had unchanged.
+	Imported, Identical int
+	// CratesChanged are the canonical names of the crates that gained
+	// versions, sorted.
+	CratesChanged []string
+	// UnmatchedFiles counts crate files that belong to no index line.
+	UnmatchedFiles int
+	// Problems lists every version not imported, in index order.
+	Problems []Problem
+	Elapsed  time.Duration
+}
+
+func (r *Report) add(p Problem) { r.Problems = append(r.Problems, p) }
+
+// Skipped counts the problems of each kind.
+func (r *Report) Skipped() map[Kind]int {
+	m := map[Kind]int{}
+	for _, p := range r.Problems {
+		m[p.Kind]++
+	}
+	return m
+}
+
+// Run imports the registry described by opt. It returns the report of what
+// it did even when it fails half-way: the batches written before the
+// failure stay (each is whole), and running it again resumes, since what is
+// already there is skipped as identical.
+func Run(ctx context.Context, opt Options) (*Report, error) {
+	start := time.Now()
+	rep := &Report{}
+	defer func() { rep.Elapsed = time.Since(start) }()
+	if opt.Owner == nil || opt.Store == nil || opt.Blobs == nil {
+		return rep, errors.New("registryimport: Owner, Store and Blobs are required")
+	}
+	if opt.Workers <= 0 {
+		opt.Workers = max(4, runtime.GOMAXPROCS(0))
+	}
+	if opt.BatchSize <= 0 {
+		opt.BatchSize = 1000
+	}
+	lines, err := scanIndex(opt.IndexDir, rep)
+	if err != nil {
+		return rep, err
+	}
+	if rep.UnmatchedFiles, err = scanCrates(opt.CratesDir, lines); err != nil {
+		return rep, err
+	}
+
+	bar := newBar(opt.Progress, len(lines))
+	defer bar.Finish()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+
+	// Stage one stores the files of a batch while stage two writes the
+	// previous batch to the store: the channel holds one batch in between.
+	prepared := make(chan *batch, 1)
+	var prepErr error
+	go func() {
+		defer close(prepared)
+		for i := 0; i < len(lines); i += opt.BatchSize {
+			b := prepare(ctx, opt, lines[i:min(i+opt.BatchSize, len(lines))])
+			if b.err != nil {
+				prepErr = b.err
+				return
+			}
+			select {
+			case prepared <- b:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	changed := map[string]bool{}
+	for b := range prepared {
+		if err := write(ctx, opt.Store, b, rep, changed); err != nil {
+			cancel()
+			for range prepared {
+			}
+			return rep, err
+		}
+		bar.Add(len(b.lines))
+	}
+	if prepErr != nil {
+		return rep, prepErr
+	}
+	if err := ctx.Err(); err != nil {
+		return rep, err
+	}
+	for canon := range changed {
+		rep.CratesChanged = append(rep.CratesChanged, canon)
+	}
+	sort.Strings(rep.CratesChanged)
+	return rep, nil
+}
+
+// batch is a run of lines whose files were checked and stored.
+type batch struct {
+	lines []*line
+	// items[i] is the version of lines[i], nil when problems[i] says why
+	// it is skipped.
+	items    []*crated.NewVersion
+	problems []*Problem
+	err      error
+}
+
+// prepare checks and stores the crate files of lines with opt.Workers
+// workers. A file that cannot be read or does not match is a problem of its
+// line; a blob store that fails is an error of the batch.
+func prepare(ctx context.Context, opt Options, lines []*line) *batch {
+	b := &batch{
+		lines:    lines,
+		items:    make([]*crated.NewVersion, len(lines)),
+		problems: make([]*Problem, len(lines)),
+	}
+	next := make(chan int)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	for range min(opt.Workers, len(lines)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				item, problem, err := storeFile(ctx, opt, lines[i])
+				if err != nil {
+					mu.Lock()
+					if b.err == nil {
+						b.err = err
+					}
+					mu.Unlock()
+					continue
+				}
+				b.items[i], b.problems[i] = item, problem
+			}
+		}()
+	}
+	for i := range lines {
+		if ctx.Err() != nil {
+			break
+		}
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	if b.err == nil {
+		b.err = ctx.Err()
+	}
+	return b
+}
+
+// storeFile finds the file of l among its candidates whose content hashes
+// to l's cksum and puts it in the blob store.
+func storeFile(ctx context.Context, opt Options, l *line) (*crated.NewVersion, *Problem, error) {
+	if len(l.paths) == 0 {
+		return nil, &Problem{Kind: MissingFile, Crate: l.name, Vers: l.vers, Where: fmt.Sprintf("%s:%d", l.file, l.lineNo),
+			Detail: "no " + l.name + "-" + l.vers + ".crate or " + l.name + "/" + l.vers + "/download below --crates"}, nil
+	}
+	var problem *Problem
+	for _, path := range l.paths {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			problem = &Problem{Kind: UnreadableFile, Crate: l.name, Vers: l.vers, Where: path, Detail: err.Error()}
+			continue
+		}
+		sum := sha256.Sum256(data)
+		if got := hex.EncodeToString(sum[:]); got != l.entry.Cksum {
+			problem = &Problem{Kind: ChecksumMismatch, Crate: l.name, Vers: l.vers, Where: path,
+				Detail: "sha256 " + got + ", the index says " + l.entry.Cksum}
+			continue
+		}
+		if err := opt.Blobs.Put(ctx, l.entry.Cksum, bytes.NewReader(data), int64(len(data))); err != nil {
+			return nil, nil, fmt.Errorf("store %s: %w", path, err)
+		}
+		return newVersion(l, int64(len(data)), opt.Owner), nil, nil
+	}
+	return nil, problem, nil
+}
+
+// write records a batch's problems and writes its versions in one store
+// transaction.
+func write(ctx context.Context, st crated.Store, b *batch, rep *Report, changed map[string]bool) error {
+	var items []*crated.NewVersion
+	var itemLines []*line
+	for i, l := range b.lines {
+		if p := b.problems[i]; p != nil {
+			rep.add(*p)
+			continue
+		}
+		items = append(items, b.items[i])
+		itemLines = append(itemLines, l)
+	}
+	if len(items) == 0 {
+		return nil
+	}
+	res, err := st.ImportVersions(ctx, items)
+	if err != nil {
+		return err
+	}
+	for i, r := range res {
+		l := itemLines[i]
+		switch r.Status {
+		case crated.Imported:
+			rep.Imported++
+			changed[items[i].Crate.CanonName] = true
+		case crated.Identical:
+			rep.Identical++
+		default:
+			rep.add(Problem{Kind: Conflict, Crate: l.name, Vers: l.vers, Where: fmt.Sprintf("%s:%d", l.file, l.lineNo), Detail: r.Reason})
+		}
+	}
+	return nil
+}
+
+// manifestJSON keeps what the index line says of the metadata that the web
+// UI reads from crated.Version.Manifest; the rest (license, authors) is in
+// the .crate's Cargo.toml, which the import does not read.
+func manifestJSON(e *cargo.IndexEntry) []byte {
+	b, err := json.Marshal(struct {
+		Links       *string `json:"links,omitempty"`
+		RustVersion *string `json:"rust_version,omitempty"`
+	}{e.Links, e.RustVersion})
+	if err != nil {
+		return nil
+	}
+	return b
+}
+
+func newBar(w io.Writer, n int) *progressbar.ProgressBar {
+	if w == nil {
+		return progressbar.NewOptions(n, progressbar.OptionSetWriter(io.Discard), progressbar.OptionSetVisibility(false))
+	}
+	return progressbar.NewOptions(n,
+		progressbar.OptionSetWriter(w),
+		progressbar.OptionSetDescription("versions"),
+		progressbar.OptionShowCount(),
+		progressbar.OptionShowIts(),
+		progressbar.OptionSetItsString("versions"),
+		progressbar.OptionSetWidth(30),
+		progressbar.OptionThrottle(100*time.Millisecond),
+		progressbar.OptionOnCompletion(func() { fmt.Fprintln(w) }),
+	)
+}
