@@ -1,0 +1,106 @@
+package main
+
+import (
+	"bytes"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/crated/crated/config"
+	"github.com/crated/crated/internal/testenv"
+	"github.com/crated/crated/registryimport/importtest"
+)
+
+// TestImportUsageWritesNothing: a command line that cannot work is refused
+// before any database or data directory is created.
+func TestImportUsageWritesNothing(t *testing.T) {
+	dir := t.TempDir()
+	conf := configFile(t, dir, "")
+	src := t.TempDir()
+	indexDir, cratesDir := importtest.Write(t, src, importtest.Fixture(), importtest.Flat)
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--index", indexDir, "--crates", cratesDir}, "--owner"},
+		{[]string{"--crates", cratesDir, "--owner", "alice"}, "required"},
+		{[]string{"--index", filepath.Join(src, "nope"), "--crates", cratesDir, "--owner", "alice"}, "not a directory"},
+		{[]string{"--index", indexDir, "--crates", cratesDir, "--owner", "alice", "extra"}, "unexpected argument"},
+		// No database yet, so no owner: say how to make one.
+		{[]string{"--index", indexDir, "--crates", cratesDir, "--owner", "alice"}, "crated user add alice"},
+	} {
+		_, _, err := runCmd(t, "", append([]string{"import", "-c", conf}, tc.args...)...)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("import %v: err = %v, want one mentioning %q", tc.args, err, tc.want)
+		}
+	}
+	entries, _ := os.ReadDir(dir)
+	if len(entries) != 1 {
+		t.Errorf("a refused import left files in the data directory: %v", entries)
+	}
+}
+
+// TestImportKtraServeAndBuild moves a Ktra-layout registry into crated
+// with the command, checks that crated serves every source index file byte
+// for byte, that stock cargo builds a consumer from the imported crates, and
+// that a second import changes nothing.
+func TestImportKtraServeAndBuild(t *testing.T) {
+	dir := t.TempDir()
+	conf := configFile(t, dir, "")
+	mustRunCmd(t, "", "user", "add", "-c", conf, "alice")
+	vs := importtest.Fixture()
+	indexDir, cratesDir := importtest.Write(t, t.TempDir(), vs, importtest.Ktra)
+	args := []string{"import", "-c", conf, "--index", indexDir, "--crates", cratesDir, "--owner", "alice"}
+	out := mustRunCmd(t, "", args...)
+	if !strings.Contains(out, "imported: 9 versions of 7 crates") || !strings.Contains(out, "identical (already in crated): 0") {
+		t.Fatalf("import output:\n%s", out)
+	}
+
+	c := testenv.StartCrated(t, func(cfg *config.Config) {
+		cfg.DB.DBDirPath = filepath.Join(dir, "db")
+		cfg.CrateFiles.DLDirPath = filepath.Join(dir, "crates")
+	})
+	for p, want := range importtest.IndexFiles(vs) {
+		resp, err := http.Get(c.URL + "/index/" + p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || !bytes.Equal(got, want) {
+			t.Errorf("/index/%s: %d\n%s\nwant the source file\n%s", p, resp.StatusCode, got, want)
+		}
+	}
+
+	cargo := testenv.NewCargo(t, c.IndexURL(), "")
+	consumer := testenv.Package(t, `[package]
+name = "consumer"
+version = "0.1.0"
+edition = "2021"
+
+[dependencies]
+foo-bar = { version = "=1.1.0-rc.1", registry = "crated" }
+my-lib-2 = { version = "=2.0.0-alpha-1", registry = "crated" }
+abc = { version = "1", registry = "crated" }
+serde_like = { package = "Serde_Like", version = "1", registry = "crated" }
+`, map[string]string{"src/main.rs": `fn main() {
+    println!("{}", foo_bar::answer() + my_lib_2::answer() + abc::answer() + serde_like::answer());
+}
+`})
+	if out := cargo.MustRun(consumer, "run", "-q"); strings.TrimSpace(out) != "168" {
+		t.Errorf("consumer printed %q, want 168", out)
+	}
+	lock, _ := os.ReadFile(filepath.Join(consumer, "Cargo.lock"))
+	if !strings.Contains(string(lock), "name = \"Serde_Like\"\nversion = \"1.0.0\"") {
+		t.Errorf("cargo picked a yanked Serde_Like:\n%s", lock)
+	}
+
+	c.Stop()
+	out = mustRunCmd(t, "", args...)
+	if !strings.Contains(out, "imported: 0 versions") || !strings.Contains(out, "identical (already in crated): 9") {
+		t.Errorf("second import output:\n%s", out)
+	}
+}
