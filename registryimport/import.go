@@ -35,7 +35,7 @@ import (
 	"github.com/schollz/progressbar/v3"
 
 	"github.com/crated/crated"
-	"github.com/crated/crated/cargo"
+	"github.com/crated/crated/blob/fs"
 )
 
 // Options says what to import and where.
@@ -140,7 +140,7 @@ func Run(ctx context.Context, opt Options) (*Report, error) {
 	if opt.BatchSize <= 0 {
 		opt.BatchSize = 1000
 	}
-	lines, err := scanIndex(opt.IndexDir, rep)
+	lines, err := scanIndex(opt.IndexDir, opt.Workers, rep)
 	if err != nil {
 		return rep, err
 	}
@@ -205,6 +205,19 @@ type batch struct {
 	err      error
 }
 
+// batchPutter is a blob store that stores many blobs with fewer flushes to
+// disk than one Put each (blob/fs): most of an import's time otherwise.
+type batchPutter interface {
+	PutBatch(ctx context.Context, blobs []fs.Content) error
+}
+
+// Bounds of the blobs a worker holds before it stores them with PutBatch:
+// enough to make the flushes rare, little enough to bound memory.
+const (
+	chunkBytes = 16 << 20
+	chunkBlobs = 256
+)
+
 // prepare checks and stores the crate files of lines with opt.Workers
 // workers. A file that cannot be read or does not match is a problem of its
 // line; a blob store that fails is an error of the batch.
@@ -214,25 +227,59 @@ func prepare(ctx context.Context, opt Options, lines []*line) *batch {
 		items:    make([]*crated.NewVersion, len(lines)),
 		problems: make([]*Problem, len(lines)),
 	}
+	bp, _ := opt.Blobs.(batchPutter)
 	next := make(chan int)
 	var wg sync.WaitGroup
 	var mu sync.Mutex
+	fail := func(err error) {
+		mu.Lock()
+		if b.err == nil {
+			b.err = err
+		}
+		mu.Unlock()
+	}
 	for range min(opt.Workers, len(lines)) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for i := range next {
-				item, problem, err := storeFile(ctx, opt, lines[i])
-				if err != nil {
-					mu.Lock()
-					if b.err == nil {
-						b.err = err
-					}
-					mu.Unlock()
-					continue
+			var chunk []fs.Content
+			var chunkItems []int
+			size := 0
+			store := func() {
+				if len(chunk) == 0 {
+					return
 				}
-				b.items[i], b.problems[i] = item, problem
+				if err := bp.PutBatch(ctx, chunk); err != nil {
+					fail(err)
+				} else {
+					for k, i := range chunkItems {
+						b.items[i] = newVersion(lines[i], int64(len(chunk[k].Data)), opt.Owner)
+					}
+				}
+				// New slices, not chunk[:0]: the stored files' bytes are
+				// garbage now.
+				chunk, chunkItems, size = nil, nil, 0
 			}
+			for i := range next {
+				data, problem := readFile(lines[i])
+				switch {
+				case problem != nil:
+					b.problems[i] = problem
+				case bp != nil:
+					chunk = append(chunk, fs.Content{Key: lines[i].cksum, Data: data})
+					chunkItems = append(chunkItems, i)
+					if size += len(data); size >= chunkBytes || len(chunk) >= chunkBlobs {
+						store()
+					}
+				default:
+					if err := opt.Blobs.Put(ctx, lines[i].cksum, bytes.NewReader(data), int64(len(data))); err != nil {
+						fail(fmt.Errorf("store %s@%s: %w", lines[i].name, lines[i].vers, err))
+						continue
+					}
+					b.items[i] = newVersion(lines[i], int64(len(data)), opt.Owner)
+				}
+			}
+			store()
 		}()
 	}
 	for i := range lines {
@@ -249,12 +296,12 @@ func prepare(ctx context.Context, opt Options, lines []*line) *batch {
 	return b
 }
 
-// storeFile finds the file of l among its candidates whose content hashes
-// to l's cksum and puts it in the blob store.
-func storeFile(ctx context.Context, opt Options, l *line) (*crated.NewVersion, *Problem, error) {
+// readFile returns the content of the first of l's candidate files that
+// hashes to l's cksum, or the problem with the last one.
+func readFile(l *line) ([]byte, *Problem) {
 	if len(l.paths) == 0 {
 		return nil, &Problem{Kind: MissingFile, Crate: l.name, Vers: l.vers, Where: fmt.Sprintf("%s:%d", l.file, l.lineNo),
-			Detail: "no " + l.name + "-" + l.vers + ".crate or " + l.name + "/" + l.vers + "/download below --crates"}, nil
+			Detail: "no " + l.name + "-" + l.vers + ".crate or " + l.name + "/" + l.vers + "/download below --crates"}
 	}
 	var problem *Problem
 	for _, path := range l.paths {
@@ -264,17 +311,14 @@ func storeFile(ctx context.Context, opt Options, l *line) (*crated.NewVersion, *
 			continue
 		}
 		sum := sha256.Sum256(data)
-		if got := hex.EncodeToString(sum[:]); got != l.entry.Cksum {
+		if got := hex.EncodeToString(sum[:]); got != l.cksum {
 			problem = &Problem{Kind: ChecksumMismatch, Crate: l.name, Vers: l.vers, Where: path,
-				Detail: "sha256 " + got + ", the index says " + l.entry.Cksum}
+				Detail: "sha256 " + got + ", the index says " + l.cksum}
 			continue
 		}
-		if err := opt.Blobs.Put(ctx, l.entry.Cksum, bytes.NewReader(data), int64(len(data))); err != nil {
-			return nil, nil, fmt.Errorf("store %s: %w", path, err)
-		}
-		return newVersion(l, int64(len(data)), opt.Owner), nil, nil
+		return data, nil
 	}
-	return nil, problem, nil
+	return nil, problem
 }
 
 // write records a batch's problems and writes its versions in one store
@@ -315,11 +359,11 @@ func write(ctx context.Context, st crated.Store, b *batch, rep *Report, changed 
 // manifestJSON keeps what the index line says of the metadata that the web
 // UI reads from crated.Version.Manifest; the rest (license, authors) is in
 // the .crate's Cargo.toml, which the import does not read.
-func manifestJSON(e *cargo.IndexEntry) []byte {
+func manifestJSON(links, rustVersion *string) []byte {
 	b, err := json.Marshal(struct {
 		Links       *string `json:"links,omitempty"`
 		RustVersion *string `json:"rust_version,omitempty"`
-	}{e.Links, e.RustVersion})
+	}{links, rustVersion})
 	if err != nil {
 		return nil
 	}

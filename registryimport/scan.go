@@ -3,11 +3,14 @@ package registryimport
 import (
 	"bufio"
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/crated/crated"
@@ -21,7 +24,10 @@ type line struct {
 	// reports.
 	file   string
 	lineNo int
-	entry  *cargo.IndexEntry
+	cksum  string
+	yanked bool
+	// links and rustVersion go to the version's Manifest, for the web UI.
+	links, rustVersion *string
 	// raw is the line as read, stored as the version's Entry with its
 	// "yanked" value set to false (the store renders the flag on top).
 	raw     []byte
@@ -35,11 +41,19 @@ type line struct {
 // maxLine bounds one index line: crates.io's largest are under 1 MiB.
 const maxLine = 16 << 20
 
-// scanIndex reads every index file below dir, in path order, and returns
-// its valid lines and a problem for each invalid one. Files whose path is
-// not an index path (config.json, .git, READMEs) are skipped silently.
-func scanIndex(dir string, rep *Report) ([]*line, error) {
-	var lines []*line
+// scanIndex reads every index file below dir and returns their valid lines,
+// in path order and line order within a file, and a problem for each
+// invalid one. Files whose path is not an index path (config.json, .git,
+// READMEs) are skipped silently. Files are parsed by workers: decoding JSON
+// is most of the work.
+func scanIndex(dir string, workers int, rep *Report) ([]*line, error) {
+	type file struct {
+		path, rel, name string
+		lines           []*line
+		problems        []Problem
+		err             error
+	}
+	var files []*file
 	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -55,57 +69,89 @@ func scanIndex(dir string, rep *Report) ([]*line, error) {
 			return err
 		}
 		rel = filepath.ToSlash(rel)
-		// Index paths are lowercase; a case-insensitive file system may
-		// show them otherwise only if someone renamed them.
-		fileName, ok := cargo.NameFromIndexPath(rel)
-		if !ok || !d.Type().IsRegular() {
-			return nil
+		// Index paths are lowercase, so the path names the crate.
+		name, ok := cargo.NameFromIndexPath(rel)
+		if ok && d.Type().IsRegular() {
+			files = append(files, &file{path: path, rel: rel, name: name})
 		}
-		rep.IndexFiles++
-		ls, err := readIndexFile(path, rel, fileName, rep)
-		lines = append(lines, ls...)
-		return err
+		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("--index %s: %w", dir, err)
 	}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range max(1, workers) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := int(next.Add(1) - 1); i < len(files); i = int(next.Add(1) - 1) {
+				f := files[i]
+				f.lines, f.problems, f.err = readIndexFile(f.path, f.rel, f.name)
+			}
+		}()
+	}
+	wg.Wait()
+	var lines []*line
+	for _, f := range files {
+		if f.err != nil {
+			return nil, fmt.Errorf("--index %s: %w", dir, f.err)
+		}
+		rep.IndexFiles++
+		rep.Lines += len(f.lines) + len(f.problems)
+		rep.Problems = append(rep.Problems, f.problems...)
+		lines = append(lines, f.lines...)
+	}
 	return lines, nil
 }
 
-func readIndexFile(path, rel, fileName string, rep *Report) ([]*line, error) {
+func readIndexFile(path, rel, fileName string) ([]*line, []Problem, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer f.Close()
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 0, 64<<10), maxLine)
 	var lines []*line
+	var problems []Problem
 	for n := 1; sc.Scan(); n++ {
 		raw := bytes.TrimSpace(sc.Bytes())
 		if len(raw) == 0 {
 			continue
 		}
-		rep.Lines++
 		l, err := parseLine(raw, fileName)
 		if err != nil {
-			rep.add(Problem{Kind: InvalidLine, Crate: fileName, Where: fmt.Sprintf("%s:%d", rel, n), Detail: err.Error()})
+			problems = append(problems, Problem{Kind: InvalidLine, Crate: fileName, Where: fmt.Sprintf("%s:%d", rel, n), Detail: err.Error()})
 			continue
 		}
 		l.file, l.lineNo = rel, n
 		lines = append(lines, l)
 	}
 	if err := sc.Err(); err != nil {
-		return lines, fmt.Errorf("%s: %w", rel, err)
+		return nil, nil, fmt.Errorf("%s: %w", rel, err)
 	}
-	return lines, nil
+	return lines, problems, nil
+}
+
+// lineFields are the fields of an index line the import reads; the line
+// itself is stored as it is. Decoding only these is much cheaper than a
+// whole cargo.IndexEntry: the dependencies are skipped, not built.
+type lineFields struct {
+	Name        string  `json:"name"`
+	Vers        string  `json:"vers"`
+	Cksum       string  `json:"cksum"`
+	Yanked      *bool   `json:"yanked"`
+	Links       *string `json:"links"`
+	RustVersion *string `json:"rust_version"`
+	Pubtime     string  `json:"pubtime"`
 }
 
 // parseLine checks one index line of the file for the crate fileName.
 func parseLine(raw []byte, fileName string) (*line, error) {
-	e, err := cargo.ParseIndexLine(raw)
-	if err != nil {
-		return nil, err
+	var e lineFields
+	if err := json.Unmarshal(raw, &e); err != nil {
+		return nil, fmt.Errorf("invalid index line: %s", strings.TrimPrefix(err.Error(), "json: "))
 	}
 	if err := cargo.ValidateName(e.Name); err != nil {
 		return nil, err
@@ -120,7 +166,8 @@ func parseLine(raw []byte, fileName string) (*line, error) {
 	if !isCksum(e.Cksum) {
 		return nil, fmt.Errorf("cksum %q is not a lowercase hex sha256", e.Cksum)
 	}
-	l := &line{name: e.Name, vers: e.Vers, entry: e, version: v}
+	l := &line{name: e.Name, vers: e.Vers, cksum: e.Cksum, yanked: e.Yanked != nil && *e.Yanked,
+		links: e.Links, rustVersion: e.RustVersion, version: v, raw: bytes.Clone(raw)}
 	if e.Pubtime != "" {
 		// crates.io writes whole seconds in UTC; anything else cargo would
 		// refuse too.
@@ -128,10 +175,12 @@ func parseLine(raw []byte, fileName string) (*line, error) {
 			return nil, fmt.Errorf("pubtime %q is not %s", e.Pubtime, cargo.PubtimeFormat)
 		}
 	}
-	// The source's bytes, with "yanked" false as every stored Entry has
-	// it; SetYanked also checks that the line is exactly one JSON object.
-	if l.raw, err = cargo.SetYanked(bytes.Clone(raw), false); err != nil {
-		return nil, err
+	// Every stored Entry has "yanked":false (the store renders the flag on
+	// top): only lines that say otherwise, or nothing, are rewritten.
+	if e.Yanked == nil || *e.Yanked {
+		if l.raw, err = cargo.SetYanked(l.raw, false); err != nil {
+			return nil, err
+		}
 	}
 	return l, nil
 }
@@ -222,13 +271,13 @@ func newVersion(l *line, size int64, owner *crated.User) *crated.NewVersion {
 			Vers:        l.vers,
 			VersKey:     l.version.Key(),
 			SortKey:     l.version.SortKey(),
-			Cksum:       l.entry.Cksum,
+			Cksum:       l.cksum,
 			Size:        size,
 			Entry:       l.raw,
-			Yanked:      l.entry.Yanked,
+			Yanked:      l.yanked,
 			PublishedBy: owner.ID,
 			PublishedAt: l.pubtime,
-			Manifest:    manifestJSON(l.entry),
+			Manifest:    manifestJSON(l.links, l.rustVersion),
 		},
 		OwnerID: owner.ID,
 	}
