@@ -107,12 +107,25 @@ type Report struct {
 	CratesChanged []string
 	// UnmatchedFiles counts crate files that belong to no index line.
 	UnmatchedFiles int
-	// Problems lists every version not imported, in index order.
+	// Problems lists every version not imported, batch by batch (a batch
+	// is a run of index files, in path order): first its invalid lines,
+	// then the others in line order.
 	Problems []Problem
 	Elapsed  time.Duration
 }
 
 func (r *Report) add(p Problem) { r.Problems = append(r.Problems, p) }
+
+// approxLines guesses how many lines an index file holds from its size, to
+// make batches of about BatchSize lines without reading the files twice.
+// Lines of crates.io's index average about 500 bytes.
+func approxLines(f indexFile) int {
+	fi, err := os.Stat(f.path)
+	if err != nil {
+		return 1
+	}
+	return max(1, int(fi.Size()/500))
+}
 
 // Skipped counts the problems of each kind.
 func (r *Report) Skipped() map[Kind]int {
@@ -140,27 +153,45 @@ func Run(ctx context.Context, opt Options) (*Report, error) {
 	if opt.BatchSize <= 0 {
 		opt.BatchSize = 1000
 	}
-	lines, err := scanIndex(opt.IndexDir, opt.Workers, rep)
+	files, err := listIndex(opt.IndexDir)
 	if err != nil {
 		return rep, err
 	}
-	if rep.UnmatchedFiles, err = scanCrates(opt.CratesDir, lines); err != nil {
+	crates, err := scanCrates(opt.CratesDir)
+	if err != nil {
 		return rep, err
 	}
+	rep.IndexFiles = len(files)
 
-	bar := newBar(opt.Progress, len(lines))
+	bar := newBar(opt.Progress, len(files))
 	defer bar.Finish()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 
-	// Stage one stores the files of a batch while stage two writes the
-	// previous batch to the store: the channel holds one batch in between.
+	// Stage one reads index files until it has a batch of lines, and stores
+	// their crate files, while stage two writes the previous batch to the
+	// store: the channel holds one batch in between. Only these batches
+	// are in memory, not the whole index.
 	prepared := make(chan *batch, 1)
 	var prepErr error
 	go func() {
 		defer close(prepared)
-		for i := 0; i < len(lines); i += opt.BatchSize {
-			b := prepare(ctx, opt, lines[i:min(i+opt.BatchSize, len(lines))])
+		for i := 0; i < len(files); {
+			// Files until a batch is full, parsed together.
+			j, n := i, 0
+			for ; j < len(files) && n < opt.BatchSize; j++ {
+				n += approxLines(files[j])
+			}
+			lines, problems, err := parseFiles(files[i:j], opt.Workers)
+			if err != nil {
+				prepErr = fmt.Errorf("--index %s: %w", opt.IndexDir, err)
+				return
+			}
+			for _, l := range lines {
+				l.paths = crates.find(l.name, l.vers)
+			}
+			b := prepare(ctx, opt, lines)
+			b.files, b.invalid = j-i, problems
 			if b.err != nil {
 				prepErr = b.err
 				return
@@ -170,6 +201,7 @@ func Run(ctx context.Context, opt Options) (*Report, error) {
 			case <-ctx.Done():
 				return
 			}
+			i = j
 		}
 	}()
 	changed := map[string]bool{}
@@ -180,11 +212,12 @@ func Run(ctx context.Context, opt Options) (*Report, error) {
 			}
 			return rep, err
 		}
-		bar.Add(len(b.lines))
+		bar.Add(b.files)
 	}
 	if prepErr != nil {
 		return rep, prepErr
 	}
+	rep.UnmatchedFiles = crates.unused()
 	if err := ctx.Err(); err != nil {
 		return rep, err
 	}
@@ -197,7 +230,11 @@ func Run(ctx context.Context, opt Options) (*Report, error) {
 
 // batch is a run of lines whose files were checked and stored.
 type batch struct {
-	lines []*line
+	// files is the number of index files the batch comes from, invalid
+	// the problems of their invalid lines.
+	files   int
+	invalid []Problem
+	lines   []*line
 	// items[i] is the version of lines[i], nil when problems[i] says why
 	// it is skipped.
 	items    []*crated.NewVersion
@@ -324,6 +361,8 @@ func readFile(l *line) ([]byte, *Problem) {
 // write records a batch's problems and writes its versions in one store
 // transaction.
 func write(ctx context.Context, st crated.Store, b *batch, rep *Report, changed map[string]bool) error {
+	rep.Lines += len(b.lines) + len(b.invalid)
+	rep.Problems = append(rep.Problems, b.invalid...)
 	var items []*crated.NewVersion
 	var itemLines []*line
 	for i, l := range b.lines {

@@ -41,19 +41,16 @@ type line struct {
 // maxLine bounds one index line: crates.io's largest are under 1 MiB.
 const maxLine = 16 << 20
 
-// scanIndex reads every index file below dir and returns their valid lines,
-// in path order and line order within a file, and a problem for each
-// invalid one. Files whose path is not an index path (config.json, .git,
-// READMEs) are skipped silently. Files are parsed by workers: decoding JSON
-// is most of the work.
-func scanIndex(dir string, workers int, rep *Report) ([]*line, error) {
-	type file struct {
-		path, rel, name string
-		lines           []*line
-		problems        []Problem
-		err             error
-	}
-	var files []*file
+// indexFile is one file of the source index.
+type indexFile struct {
+	path, rel, name string
+}
+
+// listIndex returns the index files below dir in path order. Files whose
+// path is not an index path (config.json, .git, READMEs) are skipped
+// silently.
+func listIndex(dir string) ([]indexFile, error) {
+	var files []indexFile
 	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -72,37 +69,49 @@ func scanIndex(dir string, workers int, rep *Report) ([]*line, error) {
 		// Index paths are lowercase, so the path names the crate.
 		name, ok := cargo.NameFromIndexPath(rel)
 		if ok && d.Type().IsRegular() {
-			files = append(files, &file{path: path, rel: rel, name: name})
+			files = append(files, indexFile{path: path, rel: rel, name: name})
 		}
 		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("--index %s: %w", dir, err)
 	}
+	return files, nil
+}
+
+// parseFiles reads files with workers and returns their valid lines, in
+// file order and line order within a file, and the problems of the invalid
+// ones: decoding JSON is most of the work.
+func parseFiles(files []indexFile, workers int) ([]*line, []Problem, error) {
+	type parsed struct {
+		lines    []*line
+		problems []Problem
+		err      error
+	}
+	out := make([]parsed, len(files))
 	var next atomic.Int64
 	var wg sync.WaitGroup
-	for range max(1, workers) {
+	for range max(1, min(workers, len(files))) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for i := int(next.Add(1) - 1); i < len(files); i = int(next.Add(1) - 1) {
 				f := files[i]
-				f.lines, f.problems, f.err = readIndexFile(f.path, f.rel, f.name)
+				out[i].lines, out[i].problems, out[i].err = readIndexFile(f.path, f.rel, f.name)
 			}
 		}()
 	}
 	wg.Wait()
 	var lines []*line
-	for _, f := range files {
-		if f.err != nil {
-			return nil, fmt.Errorf("--index %s: %w", dir, f.err)
+	var problems []Problem
+	for _, p := range out {
+		if p.err != nil {
+			return nil, nil, p.err
 		}
-		rep.IndexFiles++
-		rep.Lines += len(f.lines) + len(f.problems)
-		rep.Problems = append(rep.Problems, f.problems...)
-		lines = append(lines, f.lines...)
+		lines = append(lines, p.lines...)
+		problems = append(problems, p.problems...)
 	}
-	return lines, nil
+	return lines, problems, nil
 }
 
 func readIndexFile(path, rel, fileName string) ([]*line, []Problem, error) {
@@ -197,26 +206,32 @@ func isCksum(s string) bool {
 	return true
 }
 
-// crateKey is how a .crate file is matched to a line: the lowercased name,
-// '-', the exact version.
-func crateKey(name, vers string) string { return strings.ToLower(name) + "-" + vers }
+// crateFile is one file below --crates that may be a .crate.
+type crateFile struct {
+	path string
+	// vers is the version part of its name, or of its directory for
+	// Ktra's layout, as written: versions are matched exactly.
+	vers string
+	used bool
+}
 
-// scanCrates walks dir and attaches every crate file to the lines it may
-// hold, whatever the layout: "{name}-{version}.crate" anywhere below
-// (cargo-local-registry, panamax, Kellnr, crates.io's
-// "{name}/{name}-{version}.crate"), or "{name}/{version}/download" (Ktra).
-// Names and versions both contain '-', so a file name is not split: each
-// '-' is tried against the (name, version) pairs of the index. It returns
-// how many files matched no line.
-func scanCrates(dir string, lines []*line) (unmatched int, err error) {
-	byKey := make(map[string]*line, len(lines))
-	for _, l := range lines {
-		k := crateKey(l.name, l.vers)
-		if _, dup := byKey[k]; !dup {
-			byKey[k] = l
-		}
-	}
-	err = filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+// crateFiles finds the .crate files of index lines.
+type crateFiles struct {
+	// byStem maps the lowercased "{name}-{version}" of each file to the
+	// files that have it.
+	byStem map[string][]*crateFile
+}
+
+// scanCrates walks dir for the files that may be .crates, whatever the
+// layout: "{name}-{version}.crate" anywhere below (cargo-local-registry,
+// panamax, Kellnr, crates.io's "{name}/{name}-{version}.crate"), or
+// "{name}/{version}/download" (Ktra). Names and versions both contain '-',
+// so a file name is not split: a line looks its "{name}-{version}" up (see
+// find), which needs the file names only, not the index, and lets the index
+// be read a batch at a time.
+func scanCrates(dir string) (*crateFiles, error) {
+	cf := &crateFiles{byStem: map[string][]*crateFile{}}
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
@@ -229,37 +244,55 @@ func scanCrates(dir string, lines []*line) (unmatched int, err error) {
 		if !d.Type().IsRegular() {
 			return nil
 		}
-		var l *line
-		base := d.Name()
-		switch {
+		var stem, vers string
+		switch base := d.Name(); {
 		case strings.HasSuffix(base, ".crate"):
-			stem := strings.TrimSuffix(base, ".crate")
-			for i := strings.IndexByte(stem, '-'); i > 0 && l == nil; {
-				l = byKey[crateKey(stem[:i], stem[i+1:])]
-				j := strings.IndexByte(stem[i+1:], '-')
-				if j < 0 {
-					break
-				}
-				i += 1 + j
-			}
+			stem = strings.TrimSuffix(base, ".crate")
 		case base == "download":
 			verDir := filepath.Dir(path)
-			nameDir := filepath.Dir(verDir)
-			l = byKey[crateKey(filepath.Base(nameDir), filepath.Base(verDir))]
+			vers = filepath.Base(verDir)
+			stem = filepath.Base(filepath.Dir(verDir)) + "-" + vers
 		default:
 			return nil
 		}
-		if l == nil {
-			unmatched++
-			return nil
-		}
-		l.paths = append(l.paths, path)
+		key := strings.ToLower(stem)
+		cf.byStem[key] = append(cf.byStem[key], &crateFile{path: path, vers: vers})
 		return nil
 	})
 	if err != nil {
-		return unmatched, fmt.Errorf("--crates %s: %w", dir, err)
+		return nil, fmt.Errorf("--crates %s: %w", dir, err)
 	}
-	return unmatched, nil
+	return cf, nil
+}
+
+// find returns the files of name@vers: those whose lowercased stem is the
+// line's lowercased "{name}-{version}" and whose name ends with the
+// version exactly (a pre-release "1.0.0-RC1" is not "1.0.0-rc1"). It marks
+// them used.
+func (cf *crateFiles) find(name, vers string) []string {
+	var paths []string
+	for _, f := range cf.byStem[strings.ToLower(name+"-"+vers)] {
+		if f.vers != "" && f.vers != vers ||
+			f.vers == "" && !strings.HasSuffix(strings.TrimSuffix(filepath.Base(f.path), ".crate"), "-"+vers) {
+			continue
+		}
+		f.used = true
+		paths = append(paths, f.path)
+	}
+	return paths
+}
+
+// unused counts the files no line claimed.
+func (cf *crateFiles) unused() int {
+	n := 0
+	for _, fs := range cf.byStem {
+		for _, f := range fs {
+			if !f.used {
+				n++
+			}
+		}
+	}
+	return n
 }
 
 // newVersion is what the store keeps of a line whose crate file was

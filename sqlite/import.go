@@ -37,6 +37,11 @@ func (s *Store) ImportVersions(ctx context.Context, batch []*crated.NewVersion) 
 		return nil, err
 	}
 	defer insert.Close()
+	existing, err := tx.Tx.PrepareContext(ctx, existingVersionSQL)
+	if err != nil {
+		return nil, err
+	}
+	defer existing.Close()
 
 	crates := map[string]*importedCrate{}
 	var order []*importedCrate
@@ -65,7 +70,7 @@ func (s *Store) ImportVersions(ctx context.Context, batch []*crated.NewVersion) 
 			boolInt(v.Yanked), v.PublishedBy, dbTime(published), v.Readme, nonNil(v.Manifest)).Scan(&id)
 		switch {
 		case errors.Is(err, sql.ErrNoRows):
-			results[i], err = existingVersion(ctx, tx, c.id, v)
+			results[i], err = existingVersion(ctx, existing, c.id, v)
 			if err != nil {
 				return nil, err
 			}
@@ -120,12 +125,13 @@ func importCrate(ctx context.Context, tx *writeTx, nv *crated.NewVersion) (*impo
 	return c, nil
 }
 
+const existingVersionSQL = `SELECT id, vers, cksum FROM versions WHERE crate_id = ? AND vers_key = ?`
+
 // existingVersion compares v with the version that holds its key.
-func existingVersion(ctx context.Context, tx *writeTx, crateID int64, v *crated.Version) (crated.ImportResult, error) {
+func existingVersion(ctx context.Context, existing *sql.Stmt, crateID int64, v *crated.Version) (crated.ImportResult, error) {
 	var id int64
 	var vers, cksum string
-	err := tx.QueryRowContext(ctx, `SELECT id, vers, cksum FROM versions WHERE crate_id = ? AND vers_key = ?`,
-		crateID, v.VersKey).Scan(&id, &vers, &cksum)
+	err := existing.QueryRowContext(ctx, crateID, v.VersKey).Scan(&id, &vers, &cksum)
 	if err != nil {
 		return crated.ImportResult{}, err
 	}
