@@ -11,10 +11,12 @@
 // has with the same checksum are skipped as identical, so that running the
 // same import again changes nothing.
 //
-// The work is a pipeline: the index is read first, then batches of lines in
-// index order have their files hashed and stored by several workers while
-// the previous batch is written to the metadata store in one transaction
-// (crated.Store.ImportVersions).
+// The work is a pipeline: the names of the .crate files are listed first;
+// then the index is read a batch of files at a time, each batch's crate
+// files are hashed and stored by several workers (with one flush to disk per
+// chunk where the blob store can, blob/fs.PutBatch), while the previous
+// batch is written to the metadata store in one transaction
+// (crated.Store.ImportVersions). Only a few batches are in memory at once.
 package registryimport
 
 import (
