@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"bytes"
+	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -29,6 +30,10 @@ import (
 //     the same rule as for PublishVersion; one audit entry "import" per
 //     imported version, by PublishedBy, with the crate's Name and the Vers.
 //   - Importing the same batch twice changes nothing the second time.
+//   - Imports race publishes and other imports as publishes race each
+//     other: of one new crate or version, exactly one row is written; an
+//     import that loses sees the winner as Identical (same Cksum) and never
+//     fails for it.
 func RunImport(t *testing.T, newStore func(t *testing.T) crated.Store) {
 	tests := []struct {
 		name string
@@ -40,6 +45,7 @@ func RunImport(t *testing.T, newStore func(t *testing.T) crated.Store) {
 		{"ExistingCrate", testImportExistingCrate},
 		{"UnknownUser", testImportUnknownUser},
 		{"AllYanked", testImportAllYanked},
+		{"RacingPublish", testImportRacingPublish},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -291,5 +297,36 @@ func testImportAllYanked(t *testing.T, s crated.Store) {
 		if err != nil || c.MaxVersion != want {
 			t.Errorf("%s: MaxVersion = %+v, %v; want %s", name, c, err, want)
 		}
+	}
+}
+
+func testImportRacingPublish(t *testing.T, s crated.Store) {
+	alice := mustUser(t, s, "alice")
+	const n = 6
+	errs := Race(n, func(i int) error {
+		if i%2 == 0 {
+			_, err := s.PublishVersion(t.Context(), newVersion(0, "race", "1.0.0", alice.ID))
+			return err
+		}
+		res, err := s.ImportVersions(t.Context(), []*crated.NewVersion{importItem("race", "1.0.0", alice.ID, false)})
+		if err == nil && res[0].Status == crated.Conflict {
+			err = fmt.Errorf("import of the identical version: conflict %q", res[0].Reason)
+		}
+		return err
+	})
+	for i, err := range errs {
+		if i%2 == 1 && err != nil {
+			t.Errorf("import %d: %v", i, err)
+		}
+		if i%2 == 0 && err != nil && !crated.IsCode(err, crated.ECONFLICT) {
+			t.Errorf("publish %d: %v, want success or ECONFLICT", i, err)
+		}
+	}
+	c, err := s.CrateByName(t.Context(), "race")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if vs, _ := s.Versions(t.Context(), c.ID); len(vs) != 1 {
+		t.Errorf("%d versions of race, want 1", len(vs))
 	}
 }

@@ -104,3 +104,42 @@ serde_like = { package = "Serde_Like", version = "1", registry = "crated" }
 		t.Errorf("second import output:\n%s", out)
 	}
 }
+
+// TestImportReportsProblems: a tampered and a missing .crate are named in
+// the summary and in the --report file, their versions are skipped, and the
+// command still succeeds for the rest.
+func TestImportReportsProblems(t *testing.T) {
+	dir := t.TempDir()
+	conf := configFile(t, dir, "")
+	mustRunCmd(t, "", "user", "add", "-c", conf, "alice")
+	vs := importtest.Fixture()
+	indexDir, cratesDir := importtest.Write(t, t.TempDir(), vs, importtest.Static)
+	tampered := filepath.Join(cratesDir, importtest.CratePath(importtest.Static, "baz", "0.1.0"))
+	if err := os.WriteFile(tampered, []byte("not the crate the index describes"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(filepath.Join(cratesDir, importtest.CratePath(importtest.Static, "ab", "1.0.0"))); err != nil {
+		t.Fatal(err)
+	}
+	report := filepath.Join(t.TempDir(), "report.txt")
+	out := mustRunCmd(t, "", "import", "-c", conf, "--index", indexDir, "--crates", cratesDir, "--owner", "alice", "--report", report)
+	for _, want := range []string{
+		"imported: 7 versions",
+		"skipped, crate file missing: 1",
+		"skipped, crate file does not match cksum: 1",
+		"baz@0.1.0 (" + tampered + ")",
+		"ab@1.0.0",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	b, err := os.ReadFile(report)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if lines := strings.Split(strings.TrimSpace(string(b)), "\n"); len(lines) != 2 ||
+		!strings.Contains(string(b), "baz@0.1.0") || !strings.Contains(string(b), "ab@1.0.0") {
+		t.Errorf("report file:\n%s\nwant one line for baz@0.1.0 and one for ab@1.0.0", b)
+	}
+}
