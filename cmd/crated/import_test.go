@@ -2,12 +2,15 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	gogit "github.com/go-git/go-git/v5"
 
 	"github.com/crated/crated/config"
 	"github.com/crated/crated/internal/testenv"
@@ -141,5 +144,50 @@ func TestImportReportsProblems(t *testing.T) {
 	if lines := strings.Split(strings.TrimSpace(string(b)), "\n"); len(lines) != 2 ||
 		!strings.Contains(string(b), "baz@0.1.0") || !strings.Contains(string(b), "ab@1.0.0") {
 		t.Errorf("report file:\n%s\nwant one line for baz@0.1.0 and one for ab@1.0.0", b)
+	}
+}
+
+// TestImportGitIndex: with [index_config], the import says how the git
+// index catches up, and after `crated index rebuild` the git index holds
+// every source index file byte for byte.
+func TestImportGitIndex(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "crated.toml")
+	conf := fmt.Sprintf("[db_config]\ndb_dir_path = %q\n[crate_files_config]\ndl_dir_path = %q\n[index_config]\nlocal_path = %q\n",
+		filepath.Join(dir, "db"), filepath.Join(dir, "crates"), filepath.Join(dir, "index"))
+	if err := os.WriteFile(file, []byte(conf), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	mustRunCmd(t, "", "user", "add", "-c", file, "alice")
+	vs := importtest.Fixture()
+	indexDir, cratesDir := importtest.Write(t, t.TempDir(), vs, importtest.Flat)
+	out := mustRunCmd(t, "", "import", "-c", file, "--index", indexDir, "--crates", cratesDir, "--owner", "alice")
+	if !strings.Contains(out, "crated index rebuild") {
+		t.Errorf("the import does not say how the git index catches up:\n%s", out)
+	}
+	if _, errOut, err := runCmd(t, "", "index", "rebuild", "-c", file); err != nil {
+		t.Fatalf("index rebuild: %v\n%s", err, errOut)
+	}
+	repo, err := gogit.PlainOpen(filepath.Join(dir, "index"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref, err := repo.Reference("refs/heads/main", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	commit, err := repo.CommitObject(ref.Hash())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for p, want := range importtest.IndexFiles(vs) {
+		f, err := commit.File(p)
+		if err != nil {
+			t.Errorf("%s not in the git index: %v", p, err)
+			continue
+		}
+		if got, _ := f.Contents(); got != string(want) {
+			t.Errorf("git index %s:\n%s\nwant the source file\n%s", p, got, want)
+		}
 	}
 }
