@@ -186,7 +186,7 @@ func Run(ctx context.Context, opt Options) (*Report, error) {
 			}
 			lines, problems, err := parseFiles(files[i:j], opt.Workers)
 			if err != nil {
-				prepErr = fmt.Errorf("--index %s: %w", opt.IndexDir, err)
+				prepErr = fmt.Errorf("index %s: %w", opt.IndexDir, err)
 				return
 			}
 			for _, l := range lines {

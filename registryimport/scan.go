@@ -74,7 +74,7 @@ func listIndex(dir string) ([]indexFile, error) {
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("--index %s: %w", dir, err)
+		return nil, fmt.Errorf("index %s: %w", dir, err)
 	}
 	return files, nil
 }
@@ -260,7 +260,7 @@ func scanCrates(dir string) (*crateFiles, error) {
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("--crates %s: %w", dir, err)
+		return nil, fmt.Errorf("crate directory %s: %w", dir, err)
 	}
 	return cf, nil
 }
