@@ -157,6 +157,10 @@ type Store interface {
 	// atomically. ECONFLICT when VersKey already exists for the crate, or when
 	// CrateID is 0 and the canonical name is taken.
 	PublishVersion(ctx context.Context, nv *NewVersion) (*Version, error)
+	// ImportVersions writes a batch of versions brought from another
+	// registry in one transaction, in order, and returns one result per
+	// item; storetest.RunImport is its contract.
+	ImportVersions(ctx context.Context, batch []*NewVersion) ([]ImportResult, error)
 	// SetYanked sets a version's yanked flag, updates MaxVersion and records
 	// an audit entry by actorID.
 	SetYanked(ctx context.Context, versionID int64, yanked bool, actorID int64) error

@@ -149,7 +149,9 @@ func (c *Config) validateServer(v *validator) {
 
 // importHint ends the messages about Ktra's other database backends.
 const importHint = "crated stores metadata in SQLite (the default, under db_config.db_dir_path) " +
-	"or PostgreSQL (set db_config.postgres_url); existing Ktra data can be brought over with `crated import`"
+	"or PostgreSQL (set db_config.postgres_url); bring Ktra's crates over from its index checkout " +
+	"(index_config.local_path) and dl_dir_path with `crated import` (docs/import.md), " +
+	"and re-create its users with `crated user add`"
 
 func (c *Config) validateDB(v *validator) {
 	d := &c.DB

@@ -67,6 +67,8 @@ Usage:
   crated gc [--delete]             list (or delete) crate files no version refers to, and stale temporary files
   crated mirror prefetch LOCKFILE...
                                    cache every crates.io package of Cargo.lock files in the mirror
+  crated import --index DIR --crates DIR --owner LOGIN
+                                   bring an existing registry's crates into crated; see docs/import.md
   crated version                   print the version
 
 ` + configHelp + `
@@ -93,6 +95,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return runMigrateStore(ctx, rest, stdout, stderr)
 	case "mirror":
 		return runMirror(ctx, rest, stdout, stderr)
+	case "import":
+		return runImport(ctx, rest, stdout, stderr)
 	case "migrate":
 		return runMigrate(ctx, rest, stdout, stderr)
 	case "index":
