@@ -103,6 +103,9 @@ type ServerConfig struct {
 	LoginRateLimit   int `toml:"login_rate_limit"`
 	TokenRateLimit   int `toml:"token_rate_limit"`
 	PublishRateLimit int `toml:"publish_rate_limit"`
+	// StaticDir, when set, is the directory where crated publishes the
+	// index and the crate files as static files for nginx (package static).
+	StaticDir string `toml:"static_dir"`
 }
 
 // DBConfig is [db_config]: where metadata lives.

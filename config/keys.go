@@ -132,6 +132,7 @@ var keys = func() []*keyDef {
 	add(s, "login_rate_limit", kInt, func(c *Config) any { return &c.Server.LoginRateLimit })
 	add(s, "token_rate_limit", kInt, func(c *Config) any { return &c.Server.TokenRateLimit })
 	add(s, "publish_rate_limit", kInt, func(c *Config) any { return &c.Server.PublishRateLimit })
+	add(s, "static_dir", kString, func(c *Config) any { return &c.Server.StaticDir })
 
 	s = secDB
 	add(s, "db_dir_path", kString, func(c *Config) any { return &c.DB.DBDirPath })

@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/url"
 	"path"
+	"path/filepath"
 	"strings"
 )
 
@@ -107,6 +108,10 @@ func (c *Config) validateServer(v *validator) {
 		if l.n < 0 {
 			v.fail(l.key, "must be a number of requests per minute, or 0 for no limit; got %d", l.n)
 		}
+	}
+	if s.StaticDir != "" && filepath.Clean(s.StaticDir) == filepath.Clean(c.CrateFiles.DLDirPath) {
+		// Sync removes every file of the tree it did not write.
+		v.fail("server_config.static_dir", "must not be crate_files_config.dl_dir_path (%q): crated removes files there that the index does not name", s.StaticDir)
 	}
 }
 

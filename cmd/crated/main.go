@@ -11,6 +11,7 @@
 //	crated backup DIR                copy the embedded registry while it serves
 //	crated gc [--delete]             find (and remove) unreferenced crate files
 //	crated mirror prefetch LOCK...   fill the mirror's cache from Cargo.lock files
+//	crated static rebuild            rewrite the static files from the store
 //	crated version
 //
 // Every command finds its configuration the same way (see configHelp), so
@@ -67,6 +68,7 @@ Usage:
   crated gc [--delete]             list (or delete) crate files no version refers to, and stale temporary files
   crated mirror prefetch LOCKFILE...
                                    cache every crates.io package of Cargo.lock files in the mirror
+  crated static rebuild [--verify] rewrite the static files (server_config.static_dir) from the store
   crated version                   print the version
 
 ` + configHelp + `
@@ -101,6 +103,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return runBackup(ctx, rest, stdout, stderr)
 	case "gc":
 		return runGC(ctx, rest, stdout, stderr)
+	case "static":
+		return runStatic(ctx, rest, stdout, stderr)
 	case "version", "--version", "-version":
 		if len(rest) > 0 && !isHelp(rest[0]) {
 			return fmt.Errorf("unexpected argument %q\nusage: %s version", rest[0], progName)

@@ -353,6 +353,7 @@ func TestHelpEverywhere(t *testing.T) {
 		{}, {"serve"}, {"user"}, {"user", "add"}, {"user", "list"}, {"user", "passwd"},
 		{"token"}, {"token", "rotate"}, {"migrate"}, {"index"}, {"index", "rebuild"},
 		{"migrate-store"}, {"backup"}, {"gc"}, {"mirror"}, {"mirror", "prefetch"}, {"version"},
+		{"static"}, {"static", "rebuild"},
 	}
 	for _, cmd := range cmds {
 		for _, h := range []string{"-h", "-help", "--help"} {
