@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"sync/atomic"
 	"time"
 
@@ -96,4 +97,30 @@ func (m *Main) SyncStatic(ctx context.Context, opt static.SyncOptions) (*static.
 	ix := sparse.New(m.Store, 0)
 	h := httpapi.New(svc, ix, m.Blobs, httpapi.Config{BaseURL: m.URL, AuthRequired: m.Config.Server.AuthRequired}, m.Logger)
 	return static.New(target, ix, m.Store, m.Blobs, h.ConfigJSON(), m.Logger).Sync(ctx, opt)
+}
+
+// NginxOptions derives the nginx configuration of `crated nginx-config`
+// from crated's: where crated listens, the tree, the body limit and the
+// timeouts.
+func (m *Main) NginxOptions(listen, serverName, accessLog, source string) (static.NginxOptions, error) {
+	s := m.Config.Server
+	if s.StaticDir == "" {
+		return static.NginxOptions{}, errors.New("server_config.static_dir is not set: crated publishes no static files for nginx to serve")
+	}
+	root, err := filepath.Abs(s.StaticDir)
+	if err != nil {
+		return static.NginxOptions{}, err
+	}
+	return static.NginxOptions{
+		Listen:       listen,
+		ServerName:   serverName,
+		Upstream:     static.UpstreamAddr(s.Address, s.Port),
+		Root:         root,
+		AccessLog:    accessLog,
+		AuthRequired: s.AuthRequired,
+		MaxBody:      s.MaxCrateSize + s.MaxMetadataSize,
+		ReadTimeout:  s.ReadTimeout,
+		WriteTimeout: s.WriteTimeout,
+		Source:       source,
+	}, nil
 }

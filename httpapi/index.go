@@ -58,7 +58,7 @@ func (s *Server) handleIndexFile(w http.ResponseWriter, r *http.Request) error {
 func serveIndexBytes(w http.ResponseWriter, r *http.Request, body []byte, etag, ctype string) {
 	h := w.Header()
 	h["Etag"] = []string{etag}
-	h["Cache-Control"] = []string{"no-cache"}
+	h["Cache-Control"] = []string{IndexCacheControl}
 	if inm := r.Header.Get("If-None-Match"); inm != "" && etagMatch(inm, etag) {
 		w.WriteHeader(http.StatusNotModified)
 		return

@@ -163,6 +163,7 @@ func (s *Server) routes() {
 	m.HandleFunc("DELETE /api/v1/crates/{name}/owners", s.authed(s.handleOwnersChange(false)))
 	m.HandleFunc("GET /api/v1/crates", s.read(s.handleSearch))
 	m.HandleFunc("GET /api/v1/crates/{name}/{version}/download", s.read(s.handleDownload))
+	m.HandleFunc("GET /api/v1/auth", s.read(s.handleAuthCheck))
 	dl := "/" + strings.Join(s.cfg.DLPath, "/")
 	if dl != "/api/v1/crates" {
 		m.HandleFunc("GET "+dl+"/{name}/{version}/download", s.read(s.handleDownload))
