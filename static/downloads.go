@@ -238,4 +238,3 @@ func Ingest(ctx context.Context, store DownloadStore, st *IngestState, path stri
 	}
 	return res, nil
 }
-

@@ -203,4 +203,3 @@ func UpstreamAddr(address string, port int) string {
 	}
 	return net.JoinHostPort(address, fmt.Sprint(port))
 }
-
