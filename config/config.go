@@ -159,6 +159,10 @@ type CrateFilesConfig struct {
 	// S3RedirectDownloads answers downloads with a redirect to a presigned
 	// URL instead of streaming the object through crated.
 	S3RedirectDownloads bool `toml:"s3_redirect_downloads"`
+	// S3StaticPrefix, when set, is where crated publishes the index and the
+	// crate files as static objects in the bucket (inside S3Prefix), for a
+	// CDN to serve (package static).
+	S3StaticPrefix string `toml:"s3_static_prefix"`
 }
 
 // IndexConfig is [index_config]: the git index, kept in LocalPath and pushed
@@ -418,6 +422,7 @@ func (c *Config) finalize() {
 	c.CrateFiles.DLPath = splitSegments(c.CrateFiles.DLPath)
 	c.CrateFiles.S3Endpoint = trimSlash(c.CrateFiles.S3Endpoint)
 	c.CrateFiles.S3Prefix = trimSlashes(c.CrateFiles.S3Prefix)
+	c.CrateFiles.S3StaticPrefix = trimSlashes(c.CrateFiles.S3StaticPrefix)
 	if o := c.OpenID; o != nil {
 		// Ktra appends "/" + callback path, so a trailing slash would
 		// produce "//" in the redirect URI registered at the provider.

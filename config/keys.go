@@ -160,6 +160,7 @@ var keys = func() []*keyDef {
 	add(s, "s3_prefix", kString, func(c *Config) any { return &c.CrateFiles.S3Prefix })
 	add(s, "s3_path_style", kOptBool, func(c *Config) any { return &c.CrateFiles.S3PathStyle })
 	add(s, "s3_redirect_downloads", kBool, func(c *Config) any { return &c.CrateFiles.S3RedirectDownloads })
+	add(s, "s3_static_prefix", kString, func(c *Config) any { return &c.CrateFiles.S3StaticPrefix })
 
 	s = secIndex
 	add(s, "remote_url", kString, func(c *Config) any { return &c.index().RemoteURL })

@@ -169,6 +169,7 @@ func (c *Config) validateCrateFiles(v *validator) {
 			{"s3_prefix", f.S3Prefix != ""},
 			{"s3_path_style", f.S3PathStyle != nil},
 			{"s3_redirect_downloads", f.S3RedirectDownloads},
+			{"s3_static_prefix", f.S3StaticPrefix != ""},
 		} {
 			if s.set {
 				v.fail("crate_files_config."+s.key, "is set but crate_files_config.s3_bucket is not: set the bucket to store crates in S3")
@@ -180,6 +181,15 @@ func (c *Config) validateCrateFiles(v *validator) {
 		}
 		if (f.S3AccessKey == "") != (f.S3SecretKey == "") {
 			v.fail("crate_files_config.s3_access_key", "and crate_files_config.s3_secret_key must be set together (or both left empty to use the environment's credentials)")
+		}
+	}
+	if p := f.S3StaticPrefix; p != "" && f.S3Bucket != "" {
+		switch first, _, _ := strings.Cut(p, "/"); {
+		case first == "crates" || first == "mirror":
+			v.fail("crate_files_config.s3_static_prefix", "%q would mix the static tree with the crate files kept under %q/: choose another prefix, such as \"static\"", p, first)
+		case c.Server.AuthRequired:
+			// A CDN or a bucket cannot check cargo tokens.
+			v.fail("crate_files_config.s3_static_prefix", "cannot be used with server_config.auth_required: a bucket or CDN would serve a private registry to anyone; use server_config.static_dir behind nginx (crated nginx-config) instead")
 		}
 	}
 	if len(f.DLPath) == 0 {

@@ -4,7 +4,7 @@ import (
 	"net/http"
 )
 
-// Cache-Control values of the files a web server may serve from the static
+// Cache-Control values and content types of the files a web server may serve from the static
 // tree (package static) in crated's place; crated's own handlers send the
 // same, so both answer alike.
 const (
@@ -13,6 +13,11 @@ const (
 	IndexCacheControl = "no-cache"
 	// CrateCacheControl is sent with .crate files, immutable by checksum.
 	CrateCacheControl = "public, max-age=31536000, immutable"
+
+	// Content types of config.json, index files and .crate files.
+	ConfigContentType = "application/json"
+	IndexContentType  = "text/plain; charset=utf-8"
+	CrateContentType  = "application/x-tar"
 )
 
 // CacheControl is the Cache-Control a response with value v carries, on a

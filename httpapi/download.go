@@ -46,7 +46,7 @@ func (s *Server) handleDownload(w http.ResponseWriter, r *http.Request) error {
 	h := w.Header()
 	h["Etag"] = []string{`"` + ref.Cksum + `"`}
 	h["Cache-Control"] = []string{CrateCacheControl}
-	h["Content-Type"] = []string{"application/x-tar"}
+	h["Content-Type"] = []string{CrateContentType}
 	h["Content-Disposition"] = []string{`attachment; filename="` + filename + `"`}
 	http.ServeContent(w, r, "", blob.ModTime(), blob)
 	return nil

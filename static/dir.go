@@ -104,21 +104,6 @@ func (d *Dir) Read(ctx context.Context, path string) ([]byte, error) {
 	return b, err
 }
 
-// Size returns a file's size.
-func (d *Dir) Size(ctx context.Context, path string) (int64, error) {
-	name, err := d.file(path)
-	if err != nil {
-		return 0, err
-	}
-	fi, err := os.Stat(name)
-	if errors.Is(err, fs.ErrNotExist) {
-		return 0, crated.Errorf(crated.ENOTFOUND, "static: %s: no such file", path)
-	} else if err != nil {
-		return 0, err
-	}
-	return fi.Size(), nil
-}
-
 // Remove removes a file and the directories it leaves empty.
 func (d *Dir) Remove(ctx context.Context, path string) error {
 	name, err := d.file(path)
@@ -139,7 +124,7 @@ func (d *Dir) Remove(ctx context.Context, path string) error {
 }
 
 // Walk lists every file of the tree.
-func (d *Dir) Walk(ctx context.Context, fn func(path string) error) error {
+func (d *Dir) Walk(ctx context.Context, fn func(path string, size int64) error) error {
 	return filepath.WalkDir(d.root, func(name string, e fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -154,6 +139,12 @@ func (d *Dir) Walk(ctx context.Context, fn func(path string) error) error {
 		if err != nil {
 			return err
 		}
-		return fn(filepath.ToSlash(rel))
+		fi, err := e.Info()
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil // renamed or removed meanwhile
+		} else if err != nil {
+			return err
+		}
+		return fn(filepath.ToSlash(rel), fi.Size())
 	})
 }

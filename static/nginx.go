@@ -158,7 +158,6 @@ func WriteNginx(w io.Writer, o NginxOptions) error {
 	if o.ServerName == "" {
 		o.ServerName = "_"
 	}
-	cc := func(v string) string { return httpapi.CacheControl(v, o.AuthRequired) }
 	data := struct {
 		NginxOptions
 		LogName, LogFormat, BodySize, Read, Write string
@@ -173,11 +172,11 @@ func WriteNginx(w io.Writer, o NginxOptions) error {
 		Write:        nginxDuration(o.WriteTimeout),
 		Security:     httpapi.SecurityHeaders(),
 		Files: []nginxFile{
-			{Match: "= /" + ConfigPath, Type: "application/json", CacheControl: cc(httpapi.IndexCacheControl)},
+			{Match: "= /" + ConfigPath, Type: configKind.Type, CacheControl: configKind.CacheControl(o.AuthRequired)},
 			// Index paths only (cargo.IndexPath): no dot, so neither
 			// config.json nor a temporary file.
-			{Match: `~ "^/index/[a-z0-9_-]+/[a-z0-9_-]+(/[a-z0-9_-]+)?$"`, Type: "text/plain; charset=utf-8", CacheControl: cc(httpapi.IndexCacheControl)},
-			{Match: `~ "^/` + cratesDir + `([A-Za-z0-9_-]+)/([0-9A-Za-z.+-]+)/download$"`, Type: "application/x-tar", CacheControl: cc(httpapi.CrateCacheControl), Download: true},
+			{Match: `~ "^/index/[a-z0-9_-]+/[a-z0-9_-]+(/[a-z0-9_-]+)?$"`, Type: indexKind.Type, CacheControl: indexKind.CacheControl(o.AuthRequired)},
+			{Match: `~ "^/` + cratesDir + `([A-Za-z0-9_-]+)/([0-9A-Za-z.+-]+)/download$"`, Type: crateKind.Type, CacheControl: crateKind.CacheControl(o.AuthRequired), Download: true},
 		},
 	}
 	return nginxTmpl.Execute(w, data)

@@ -30,6 +30,7 @@ import (
 
 	"github.com/crated/crated"
 	"github.com/crated/crated/cargo"
+	"github.com/crated/crated/httpapi"
 	"github.com/crated/crated/index/sparse"
 )
 
@@ -71,12 +72,11 @@ type Target interface {
 	Put(ctx context.Context, path string, r io.Reader, size int64) error
 	// Read returns a file's content, ENOTFOUND if absent.
 	Read(ctx context.Context, path string) ([]byte, error)
-	// Size returns a file's size, ENOTFOUND if absent.
-	Size(ctx context.Context, path string) (int64, error)
 	// Remove removes a file; removing an absent file is not an error.
 	Remove(ctx context.Context, path string) error
-	// Walk calls fn for every file of the tree, temporary files included.
-	Walk(ctx context.Context, fn func(path string) error) error
+	// Walk calls fn with every file of the tree and its size, temporary
+	// files included.
+	Walk(ctx context.Context, fn func(path string, size int64) error) error
 }
 
 // Renderer renders a crate's index file (sparse.Index: the bytes crated
@@ -93,7 +93,6 @@ type Crates interface {
 // Blobs reads .crate files by checksum.
 type Blobs interface {
 	Open(ctx context.Context, key string) (crated.Blob, error)
-	Stat(ctx context.Context, key string) (int64, error)
 }
 
 // Publisher keeps a Target equal to the store.
@@ -269,4 +268,33 @@ func spellings(canon string) []string {
 		}
 	}
 	return out
+}
+
+// kind is what a web server must send with one sort of file of the tree:
+// what crated sends with it.
+type kind struct {
+	Type  string
+	cache string
+}
+
+// CacheControl is the kind's Cache-Control on a private registry or not.
+func (k kind) CacheControl(authRequired bool) string {
+	return httpapi.CacheControl(k.cache, authRequired)
+}
+
+var (
+	configKind = kind{httpapi.ConfigContentType, httpapi.IndexCacheControl}
+	indexKind  = kind{httpapi.IndexContentType, httpapi.IndexCacheControl}
+	crateKind  = kind{httpapi.CrateContentType, httpapi.CrateCacheControl}
+)
+
+// kindOf tells the sort of a tree path.
+func kindOf(p string) kind {
+	switch {
+	case p == ConfigPath:
+		return configKind
+	case strings.HasPrefix(p, cratesDir):
+		return crateKind
+	}
+	return indexKind
 }

@@ -121,7 +121,7 @@ func (f *fixture) exists(p string) bool {
 
 func (f *fixture) files() []string {
 	var out []string
-	f.dir.Walk(context.Background(), func(p string) error { out = append(out, p); return nil })
+	f.dir.Walk(context.Background(), func(p string, _ int64) error { out = append(out, p); return nil })
 	slices.Sort(out)
 	return out
 }

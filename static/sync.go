@@ -24,8 +24,8 @@ func (r *Report) Empty() bool {
 // SyncOptions tunes Sync.
 type SyncOptions struct {
 	// Verify reads every crate file back and compares its sha256 with the
-	// checksum; otherwise a crate file of the right size is taken as right
-	// (files are only ever written whole, by rename).
+	// checksum; otherwise a crate file that exists is taken as right: files
+	// are only ever written whole (rename, or a single object upload).
 	Verify bool
 	// DryRun reports the differences without writing.
 	DryRun bool
@@ -34,40 +34,36 @@ type SyncOptions struct {
 // listPage is the page size used to list every crate.
 const listPage = 500
 
+// syncer is one run of Sync.
+type syncer struct {
+	p   *Publisher
+	ctx context.Context
+	opt SyncOptions
+	rep Report
+	// have holds the tree's files and their sizes, listed first; want
+	// every path the store names.
+	have map[string]int64
+	want map[string]bool
+}
+
 // Sync makes the whole tree equal to the store: config.json, every index
 // file and every crate file written where missing or different, and every
 // other file of the layout (and temporary files) removed. On a consistent
-// tree it writes nothing and returns an empty report.
+// tree it writes nothing and returns an empty report. Its cost is one
+// listing of the tree, one render of each crate and one read of each index
+// file whose size matches (plus one read of each crate file with Verify).
 func (p *Publisher) Sync(ctx context.Context, opt SyncOptions) (*Report, error) {
-	rep := &Report{}
-	// want holds every path the store names.
-	want := map[string]bool{}
-	put := func(path string, changed bool, write func() error) error {
-		if changed {
-			rep.Changed = append(rep.Changed, path)
-		} else {
-			rep.Added = append(rep.Added, path)
-		}
-		if opt.DryRun {
-			return nil
-		}
-		return write()
+	s := &syncer{p: p, ctx: ctx, opt: opt, have: map[string]int64{}, want: map[string]bool{}}
+	// Listed before the store is read: a file written meanwhile by Changed
+	// is not in have, so it is never taken for a stale one.
+	err := p.target.Walk(ctx, func(path string, size int64) error {
+		s.have[path] = size
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
-	// syncBytes writes body at path unless it is there already.
-	syncBytes := func(path string, body []byte) error {
-		want[path] = true
-		cur, err := p.target.Read(ctx, path)
-		if err == nil && bytes.Equal(cur, body) {
-			return nil
-		}
-		if err != nil && !crated.IsCode(err, crated.ENOTFOUND) {
-			return err
-		}
-		return put(path, err == nil, func() error {
-			return p.target.Put(ctx, path, bytes.NewReader(body), int64(len(body)))
-		})
-	}
-	if err := syncBytes(ConfigPath, p.configJSON); err != nil {
+	if err := s.bytes(ConfigPath, p.configJSON); err != nil {
 		return nil, err
 	}
 	var seen int
@@ -78,7 +74,7 @@ func (p *Publisher) Sync(ctx context.Context, opt SyncOptions) (*Report, error) 
 		}
 		seen += len(page)
 		for _, c := range page {
-			if err := p.syncCrate(ctx, c.CanonName, opt, want, put, syncBytes); err != nil {
+			if err := s.crate(c.CanonName); err != nil {
 				return nil, err
 			}
 		}
@@ -86,25 +82,18 @@ func (p *Publisher) Sync(ctx context.Context, opt SyncOptions) (*Report, error) 
 			break
 		}
 	}
-	// Whatever the store does not name goes, crate files before their
-	// index files would be odd but harmless: nothing names them any more.
+	// Whatever the store does not name goes. Nothing names these files any
+	// more, so the order does not matter.
 	var stale []string
-	err := p.target.Walk(ctx, func(path string) error {
-		if want[path] {
-			return nil
-		}
-		if isTemp(path) || strings.HasPrefix(path, indexDir) || strings.HasPrefix(path, cratesDir) {
+	for path := range s.have {
+		if !s.want[path] && (isTemp(path) || strings.HasPrefix(path, indexDir) || strings.HasPrefix(path, cratesDir)) {
 			stale = append(stale, path)
 		}
-		return nil
-	})
-	if err != nil {
-		return nil, err
 	}
 	sort.Strings(stale)
 	for _, path := range stale {
 		if !isTemp(path) {
-			rep.Removed = append(rep.Removed, path)
+			s.rep.Removed = append(s.rep.Removed, path)
 		}
 		if opt.DryRun {
 			continue
@@ -113,16 +102,45 @@ func (p *Publisher) Sync(ctx context.Context, opt SyncOptions) (*Report, error) 
 			return nil, err
 		}
 	}
-	sort.Strings(rep.Added)
-	sort.Strings(rep.Changed)
-	return rep, nil
+	sort.Strings(s.rep.Added)
+	sort.Strings(s.rep.Changed)
+	return &s.rep, nil
 }
 
-// syncCrate checks one crate's crate files, then its index file.
-func (p *Publisher) syncCrate(ctx context.Context, canon string, opt SyncOptions, want map[string]bool,
-	put func(string, bool, func() error) error, syncBytes func(string, []byte) error) error {
-	defer p.lock(canon)()
-	f, err := p.index.Crate(ctx, canon)
+// put records and (unless DryRun) writes one file.
+func (s *syncer) put(path string, write func() error) error {
+	if _, ok := s.have[path]; ok {
+		s.rep.Changed = append(s.rep.Changed, path)
+	} else {
+		s.rep.Added = append(s.rep.Added, path)
+	}
+	if s.opt.DryRun {
+		return nil
+	}
+	return write()
+}
+
+// bytes writes body at path unless it is there already.
+func (s *syncer) bytes(path string, body []byte) error {
+	s.want[path] = true
+	if size, ok := s.have[path]; ok && size == int64(len(body)) {
+		cur, err := s.p.target.Read(s.ctx, path)
+		if err == nil && bytes.Equal(cur, body) {
+			return nil
+		}
+		if err != nil && !crated.IsCode(err, crated.ENOTFOUND) {
+			return err
+		}
+	}
+	return s.put(path, func() error {
+		return s.p.target.Put(s.ctx, path, bytes.NewReader(body), int64(len(body)))
+	})
+}
+
+// crate checks one crate's crate files, then its index file.
+func (s *syncer) crate(canon string) error {
+	defer s.p.lock(canon)()
+	f, err := s.p.index.Crate(s.ctx, canon)
 	if crated.IsCode(err, crated.ENOTFOUND) {
 		return nil // no version: nothing to publish
 	} else if err != nil {
@@ -130,46 +148,25 @@ func (p *Publisher) syncCrate(ctx context.Context, canon string, opt SyncOptions
 	}
 	for vers, ref := range f.Versions {
 		path := CrateFilePath(f.Name, vers)
-		want[path] = true
-		ok, exists, err := p.crateFileOK(ctx, path, ref.Cksum, opt.Verify)
-		if err != nil {
+		s.want[path] = true
+		if _, ok := s.have[path]; ok {
+			if !s.opt.Verify {
+				continue
+			}
+			body, err := s.p.target.Read(s.ctx, path)
+			if err != nil && !crated.IsCode(err, crated.ENOTFOUND) {
+				return err
+			}
+			sum := sha256.Sum256(body)
+			if err == nil && hex.EncodeToString(sum[:]) == ref.Cksum {
+				continue
+			}
+		}
+		if err := s.put(path, func() error { return s.p.putCrate(s.ctx, path, ref.Cksum) }); err != nil {
 			return err
 		}
-		if ok {
-			continue
-		}
-		if err := put(path, exists, func() error { return p.putCrate(ctx, path, ref.Cksum) }); err != nil {
-			return err
-		}
 	}
-	return syncBytes(IndexFilePath(f.Name), f.Body)
-}
-
-// crateFileOK compares a crate file with its blob: by size, or by sha256
-// when verify is set.
-func (p *Publisher) crateFileOK(ctx context.Context, path, cksum string, verify bool) (ok, exists bool, err error) {
-	size, err := p.target.Size(ctx, path)
-	if crated.IsCode(err, crated.ENOTFOUND) {
-		return false, false, nil
-	} else if err != nil {
-		return false, false, err
-	}
-	want, err := p.blobs.Stat(ctx, cksum)
-	if err != nil {
-		return false, true, err
-	}
-	if size != want {
-		return false, true, nil
-	}
-	if !verify {
-		return true, true, nil
-	}
-	body, err := p.target.Read(ctx, path)
-	if err != nil {
-		return false, true, err
-	}
-	sum := sha256.Sum256(body)
-	return hex.EncodeToString(sum[:]) == cksum, true, nil
+	return s.bytes(IndexFilePath(f.Name), f.Body)
 }
 
 // tempPrefix starts the name of a file being written.
