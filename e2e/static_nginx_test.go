@@ -200,6 +200,13 @@ func TestStaticNginxPrivate(t *testing.T) {
 	c := testenv.NewCargo(t, "sparse+"+sn.url+"/index/", providers)
 	c.Env = []string{"CARGO_REGISTRIES_CRATED_TOKEN=" + token}
 	publish(t, c, testenv.Package(t, alphaToml, nil), token)
+	// The endpoint nginx asks.
+	if resp, _ := fetch(t, "GET", sn.direct+"/api/v1/auth", "Authorization", token); resp.StatusCode != 204 {
+		t.Errorf("GET /api/v1/auth with a token: %d, want 204", resp.StatusCode)
+	}
+	if resp, _ := fetch(t, "GET", sn.direct+"/api/v1/auth"); resp.StatusCode != 401 || resp.Header.Get("WWW-Authenticate") == "" {
+		t.Errorf("GET /api/v1/auth without a token: %d %q, want 401 and the challenge", resp.StatusCode, resp.Header.Get("WWW-Authenticate"))
+	}
 	for _, p := range []string{"/index/config.json", "/index/al/ph/alpha", "/api/v1/crates/alpha/0.1.0/download"} {
 		for _, tok := range []string{"", "crated_wrong"} {
 			var hdr []string
