@@ -3,6 +3,7 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -107,5 +108,49 @@ func TestStaticRepairedAtStart(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "index/cr/as/.static-42")); err == nil {
 		t.Error("a temporary file left by the crash is still there")
+	}
+}
+
+// TestStaticReplicasAgree: two replicas on one database, each with a tree
+// of its own, hold the same bytes: the writing one before it answers, the
+// other once PostgreSQL tells it of the change.
+func TestStaticReplicasAgree(t *testing.T) {
+	cl := newCluster(t)
+	dirs := []string{filepath.Join(t.TempDir(), "static"), filepath.Join(t.TempDir(), "static")}
+	base := "https://crates.example.com" // one config.json for both
+	var replicas []*testenv.Crated
+	for _, d := range dirs {
+		replicas = append(replicas, cl.replica(t, func(c *config.Config) {
+			c.Server.StaticDir = d
+			c.Server.Port = freePort(t) // port 0 would make base_url the replica's own
+			c.Server.BaseURL = base
+		}))
+	}
+	token := replicas[0].AddUser("alice")
+	for _, step := range []func() (int, []byte, http.Header){
+		func() (int, []byte, http.Header) {
+			frame := testenv.Frame(testenv.Metadata("twin", "1.0.0"), testenv.Tarball(t, testenv.CrateFiles("twin", "1.0.0")...))
+			return req(t, "PUT", "http://"+replicas[0].Addr().String()+"/api/v1/crates/new", frame, "Authorization", token)
+		},
+		func() (int, []byte, http.Header) {
+			return req(t, "DELETE", "http://"+replicas[1].Addr().String()+"/api/v1/crates/twin/1.0.0/yank", nil, "Authorization", token)
+		},
+	} {
+		if st, b, _ := step(); st != 200 {
+			t.Fatalf("%d %s", st, b)
+		}
+		eventually(t, func() string {
+			for _, p := range []string{"index/config.json", "index/tw/in/twin", "api/v1/crates/twin/1.0.0/download"} {
+				a, errA := os.ReadFile(filepath.Join(dirs[0], p))
+				b, errB := os.ReadFile(filepath.Join(dirs[1], p))
+				if errA != nil || errB != nil || !bytes.Equal(a, b) {
+					return fmt.Sprintf("%s: %q (%v) and %q (%v)", p, a, errA, b, errB)
+				}
+			}
+			return ""
+		})
+	}
+	if b, _ := os.ReadFile(filepath.Join(dirs[0], "index/tw/in/twin")); !bytes.Contains(b, []byte(`"yanked":true`)) {
+		t.Errorf("the yank through the other replica is not in the first one's tree: %s", b)
 	}
 }
