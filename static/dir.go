@@ -21,6 +21,8 @@ type Dir struct {
 
 // NewDir returns the tree rooted at root, creating the directory.
 func NewDir(root string) (*Dir, error) {
+	// Clean, so that Remove's climb recognises the root ("./static/").
+	root = filepath.Clean(root)
 	if err := os.MkdirAll(root, 0o755); err != nil {
 		return nil, err
 	}
