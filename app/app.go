@@ -45,6 +45,8 @@ type Main struct {
 	HTTP    *httpapi.Server
 	// Git is the git index, when [index_config] is set.
 	Git *gitindex.Index
+	// static publishes the read side as files (server_config.static_dir).
+	static *staticState
 
 	// URL is the base URL clients use, known once Open has run.
 	URL string
@@ -249,6 +251,9 @@ func (m *Main) Open(ctx context.Context) (err error) {
 				http.StripPrefix("/git/index", m.Git.Handler()), cfg.Server.WriteTimeout))
 		}
 	}
+	if err := m.openStatic(ctx); err != nil {
+		return err
+	}
 	if cfg.Mirror != nil {
 		if err := m.mountMirror(ctx); err != nil {
 			return err
@@ -386,6 +391,7 @@ func (m *Main) Start() {
 				if m.Git != nil {
 					m.Git.Changed(canon)
 				}
+				m.staticChanged(canon)
 			}
 			if err := n.Listen(ctx, changed); err != nil && ctx.Err() == nil {
 				m.Logger.Error("change notifications stopped", "err", err)
@@ -412,6 +418,7 @@ func (m *Main) background(ctx context.Context) {
 			if err := m.HTTP.FlushDownloads(ctx); err != nil {
 				m.Logger.Warn("could not record download counts", "err", err)
 			}
+			m.staticRetry(ctx)
 		}
 	}
 }

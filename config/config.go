@@ -137,6 +137,9 @@ type ServerConfig struct {
 	// ReservedNames are refused as names of published crates, compared
 	// canonically (Foo-Bar = foo_bar). Empty: none.
 	ReservedNames []string `toml:"reserved_names"`
+	// StaticDir, when set, is the directory where crated publishes the
+	// index and the crate files as static files for nginx (package static).
+	StaticDir string `toml:"static_dir"`
 }
 
 // DBConfig is [db_config]: where metadata lives.
@@ -199,6 +202,10 @@ type CrateFilesConfig struct {
 	S3Timeout time.Duration `toml:"s3_timeout"`
 	// S3MaxRetries is how many times a failed S3 request is tried again.
 	S3MaxRetries int `toml:"s3_max_retries"`
+	// S3StaticPrefix, when set, is where crated publishes the index and the
+	// crate files as static objects in the bucket (inside S3Prefix), for a
+	// CDN to serve (package static).
+	S3StaticPrefix string `toml:"s3_static_prefix"`
 }
 
 // IndexConfig is [index_config]: the git index, kept in LocalPath and pushed
@@ -481,6 +488,7 @@ func (c *Config) finalize() {
 	c.CrateFiles.DLPath = splitSegments(c.CrateFiles.DLPath)
 	c.CrateFiles.S3Endpoint = trimSlash(c.CrateFiles.S3Endpoint)
 	c.CrateFiles.S3Prefix = trimSlashes(c.CrateFiles.S3Prefix)
+	c.CrateFiles.S3StaticPrefix = trimSlashes(c.CrateFiles.S3StaticPrefix)
 	if o := c.OpenID; o != nil {
 		// Ktra appends "/" + callback path, so a trailing slash would
 		// produce "//" in the redirect URI registered at the provider.

@@ -149,6 +149,7 @@ var keys = func() []*keyDef {
 	add(s, "max_keyword_length", kInt, func(c *Config) any { return &c.Server.MaxKeywordLength })
 	add(s, "max_categories", kInt, func(c *Config) any { return &c.Server.MaxCategories })
 	add(s, "reserved_names", kList, func(c *Config) any { return &c.Server.ReservedNames })
+	add(s, "static_dir", kString, func(c *Config) any { return &c.Server.StaticDir })
 
 	s = secDB
 	add(s, "db_dir_path", kString, func(c *Config) any { return &c.DB.DBDirPath })
@@ -179,6 +180,7 @@ var keys = func() []*keyDef {
 	add(s, "s3_redirect_downloads", kBool, func(c *Config) any { return &c.CrateFiles.S3RedirectDownloads })
 	add(s, "s3_timeout", kDuration, func(c *Config) any { return &c.CrateFiles.S3Timeout })
 	add(s, "s3_max_retries", kInt, func(c *Config) any { return &c.CrateFiles.S3MaxRetries })
+	add(s, "s3_static_prefix", kString, func(c *Config) any { return &c.CrateFiles.S3StaticPrefix })
 
 	s = secIndex
 	add(s, "remote_url", kString, func(c *Config) any { return &c.index().RemoteURL })

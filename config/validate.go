@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/url"
 	"path"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -145,6 +146,10 @@ func (c *Config) validateServer(v *validator) {
 	if s.LoginFailureWindow <= 0 {
 		v.fail("server_config.login_failure_window", "must be positive, got %s", s.LoginFailureWindow)
 	}
+	if s.StaticDir != "" && filepath.Clean(s.StaticDir) == filepath.Clean(c.CrateFiles.DLDirPath) {
+		// Sync removes every file of the tree it did not write.
+		v.fail("server_config.static_dir", "must not be crate_files_config.dl_dir_path (%q): crated removes files there that the index does not name", s.StaticDir)
+	}
 }
 
 // importHint ends the messages about Ktra's other database backends.
@@ -206,6 +211,7 @@ func (c *Config) validateCrateFiles(v *validator) {
 			{"s3_prefix", f.S3Prefix != ""},
 			{"s3_path_style", f.S3PathStyle != nil},
 			{"s3_redirect_downloads", f.S3RedirectDownloads},
+			{"s3_static_prefix", f.S3StaticPrefix != ""},
 		} {
 			if s.set {
 				v.fail("crate_files_config."+s.key, "is set but crate_files_config.s3_bucket is not: set the bucket to store crates in S3")
@@ -223,6 +229,15 @@ func (c *Config) validateCrateFiles(v *validator) {
 		}
 		if f.S3MaxRetries < 0 || f.S3MaxRetries > 10 {
 			v.fail("crate_files_config.s3_max_retries", "must be between 0 and 10, got %d", f.S3MaxRetries)
+		}
+	}
+	if p := f.S3StaticPrefix; p != "" && f.S3Bucket != "" {
+		switch first, _, _ := strings.Cut(p, "/"); {
+		case first == "crates" || first == "mirror":
+			v.fail("crate_files_config.s3_static_prefix", "%q would mix the static tree with the crate files kept under %q/: choose another prefix, such as \"static\"", p, first)
+		case c.Server.AuthRequired:
+			// A CDN or a bucket cannot check cargo tokens.
+			v.fail("crate_files_config.s3_static_prefix", "cannot be used with server_config.auth_required: a bucket or CDN would serve a private registry to anyone; use server_config.static_dir behind nginx (crated nginx-config) instead")
 		}
 	}
 	if len(f.DLPath) == 0 {

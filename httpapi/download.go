@@ -45,8 +45,8 @@ func (s *Server) handleDownload(w http.ResponseWriter, r *http.Request) error {
 	defer blob.Close()
 	h := w.Header()
 	h["Etag"] = []string{`"` + ref.Cksum + `"`}
-	h["Cache-Control"] = []string{"public, max-age=31536000, immutable"}
-	h["Content-Type"] = []string{"application/x-tar"}
+	h["Cache-Control"] = []string{CrateCacheControl}
+	h["Content-Type"] = []string{CrateContentType}
 	h["Content-Disposition"] = []string{`attachment; filename="` + filename + `"`}
 	http.ServeContent(w, r, "", blob.ModTime(), blob)
 	return nil

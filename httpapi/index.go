@@ -35,7 +35,7 @@ func renderConfig(cfg Config) ([]byte, string) {
 func (s *Server) ConfigJSON() []byte { return s.configJSON }
 
 func (s *Server) handleConfig(w http.ResponseWriter, r *http.Request) error {
-	serveIndexBytes(w, r, s.configJSON, s.configETag, "application/json")
+	serveIndexBytes(w, r, s.configJSON, s.configETag, ConfigContentType)
 	return nil
 }
 
@@ -48,7 +48,7 @@ func (s *Server) handleIndexFile(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	serveIndexBytes(w, r, f.Body, f.ETag, "text/plain; charset=utf-8")
+	serveIndexBytes(w, r, f.Body, f.ETag, IndexContentType)
 	return nil
 }
 
@@ -58,7 +58,7 @@ func (s *Server) handleIndexFile(w http.ResponseWriter, r *http.Request) error {
 func serveIndexBytes(w http.ResponseWriter, r *http.Request, body []byte, etag, ctype string) {
 	h := w.Header()
 	h["Etag"] = []string{etag}
-	h["Cache-Control"] = []string{"no-cache"}
+	h["Cache-Control"] = []string{IndexCacheControl}
 	if inm := r.Header.Get("If-None-Match"); inm != "" && etagMatch(inm, etag) {
 		w.WriteHeader(http.StatusNotModified)
 		return

@@ -154,8 +154,9 @@ func (s *Server) recoverPanics(next http.Handler) http.Handler {
 func securityHeaders(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
-		h["X-Content-Type-Options"] = []string{"nosniff"}
-		h["X-Frame-Options"] = []string{"DENY"}
+		for _, kv := range securityHeaderList {
+			h[kv[0]] = []string{kv[1]}
+		}
 		next.ServeHTTP(w, r)
 	})
 }

@@ -169,6 +169,7 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /api/v1/crates/{name}/{version}", s.read(s.handleCrateVersion))
 	m.HandleFunc("GET /api/v1/crates/{name}/{version}/dependencies", s.read(s.handleCrateDependencies))
 	m.HandleFunc("GET /api/v1/crates/{name}/{version}/readme", s.read(s.handleCrateReadme))
+	m.HandleFunc("GET /api/v1/auth", s.read(s.handleAuthCheck))
 	dl := "/" + strings.Join(s.cfg.DLPath, "/")
 	if dl != "/api/v1/crates" {
 		m.HandleFunc("GET "+dl+"/{name}/{version}/download", s.read(s.handleDownload))

@@ -11,6 +11,9 @@
 //	crated backup DIR                copy the embedded registry while it serves
 //	crated gc [--delete]             find (and remove) unreferenced crate files
 //	crated mirror prefetch LOCK...   fill the mirror's cache from Cargo.lock files
+//	crated static rebuild            rewrite the static files from the store
+//	crated nginx-config --listen A   print nginx's configuration for the static files
+//	crated downloads ingest LOG...   count the downloads nginx served
 //	crated version
 //
 // Every command finds its configuration the same way (see configHelp), so
@@ -69,6 +72,10 @@ Usage:
                                    cache every crates.io package of Cargo.lock files in the mirror
   crated import --index DIR --crates DIR --owner LOGIN
                                    bring an existing registry's crates into crated; see docs/import.md
+  crated static rebuild [--verify] rewrite the static files (server_config.static_dir) from the store
+  crated nginx-config --listen ADDR:PORT
+                                   print an nginx server block serving the static files, proxying the rest
+  crated downloads ingest LOG...   count the downloads nginx served, from its access log
   crated version                   print the version
 
 ` + configHelp + `
@@ -105,6 +112,12 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return runBackup(ctx, rest, stdout, stderr)
 	case "gc":
 		return runGC(ctx, rest, stdout, stderr)
+	case "static":
+		return runStatic(ctx, rest, stdout, stderr)
+	case "nginx-config":
+		return runNginxConfig(ctx, rest, stdout, stderr)
+	case "downloads":
+		return runDownloads(ctx, rest, stdout, stderr)
 	case "version", "--version", "-version":
 		if len(rest) > 0 && !isHelp(rest[0]) {
 			return fmt.Errorf("unexpected argument %q\nusage: %s version", rest[0], progName)

@@ -353,6 +353,7 @@ func TestHelpEverywhere(t *testing.T) {
 		{}, {"serve"}, {"user"}, {"user", "add"}, {"user", "list"}, {"user", "passwd"},
 		{"token"}, {"token", "rotate"}, {"migrate"}, {"index"}, {"index", "rebuild"},
 		{"migrate-store"}, {"backup"}, {"gc"}, {"mirror"}, {"mirror", "prefetch"}, {"import"}, {"version"},
+		{"static"}, {"static", "rebuild"}, {"nginx-config"}, {"downloads"}, {"downloads", "ingest"},
 	}
 	for _, cmd := range cmds {
 		for _, h := range []string{"-h", "-help", "--help"} {

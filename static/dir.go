@@ -1,0 +1,152 @@
+package static
+
+import (
+	"context"
+	"errors"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/crated/crated"
+)
+
+// Dir is a Target in a local directory, for nginx to serve with a plain
+// root. Files are readable by everyone (0644, directories 0755): the web
+// server usually runs as another user.
+type Dir struct {
+	root string
+}
+
+// NewDir returns the tree rooted at root, creating the directory.
+func NewDir(root string) (*Dir, error) {
+	// Clean, so that Remove's climb recognises the root ("./static/").
+	root = filepath.Clean(root)
+	if err := os.MkdirAll(root, 0o755); err != nil {
+		return nil, err
+	}
+	return &Dir{root: root}, nil
+}
+
+// Root is the directory holding the tree.
+func (d *Dir) Root() string { return d.root }
+
+func (d *Dir) file(path string) (string, error) {
+	if path == "" || strings.HasPrefix(path, "/") || strings.Contains(path, "\\") ||
+		!filepath.IsLocal(filepath.FromSlash(path)) {
+		return "", crated.Errorf(crated.EINVALID, "static: bad path %q", path)
+	}
+	return filepath.Join(d.root, filepath.FromSlash(path)), nil
+}
+
+// Put writes to a temporary file beside the target, syncs it and renames it
+// over the target, then syncs the directory, so that a crash leaves the old
+// file or the new one.
+func (d *Dir) Put(ctx context.Context, path string, r io.Reader, size int64) (err error) {
+	name, err := d.file(path)
+	if err != nil {
+		return err
+	}
+	dir := filepath.Dir(name)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(dir, tempPrefix+"*")
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			tmp.Close()
+			os.Remove(tmp.Name())
+		}
+	}()
+	n, err := io.Copy(tmp, r)
+	if err != nil {
+		return err
+	}
+	if n != size {
+		return crated.Errorf(crated.EINTERNAL, "static: %s: wrote %d bytes, want %d", path, n, size)
+	}
+	if err := tmp.Chmod(0o644); err != nil {
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp.Name(), name); err != nil {
+		return err
+	}
+	return syncDir(dir)
+}
+
+func syncDir(dir string) error {
+	f, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return f.Sync()
+}
+
+// Read returns a file's content.
+func (d *Dir) Read(ctx context.Context, path string) ([]byte, error) {
+	name, err := d.file(path)
+	if err != nil {
+		return nil, err
+	}
+	b, err := os.ReadFile(name)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, crated.Errorf(crated.ENOTFOUND, "static: %s: no such file", path)
+	}
+	return b, err
+}
+
+// Remove removes a file and the directories it leaves empty.
+func (d *Dir) Remove(ctx context.Context, path string) error {
+	name, err := d.file(path)
+	if err != nil {
+		return err
+	}
+	if err := os.Remove(name); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	// Empty directories (a removed version's) go too; Remove fails on a
+	// directory that is not empty, which ends the climb.
+	for dir := filepath.Dir(name); dir != d.root && strings.HasPrefix(dir, d.root); dir = filepath.Dir(dir) {
+		if os.Remove(dir) != nil {
+			break
+		}
+	}
+	return nil
+}
+
+// Walk lists every file of the tree.
+func (d *Dir) Walk(ctx context.Context, fn func(path string, size int64) error) error {
+	return filepath.WalkDir(d.root, func(name string, e fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if e.IsDir() {
+			return nil
+		}
+		rel, err := filepath.Rel(d.root, name)
+		if err != nil {
+			return err
+		}
+		fi, err := e.Info()
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil // renamed or removed meanwhile
+		} else if err != nil {
+			return err
+		}
+		return fn(filepath.ToSlash(rel), fi.Size())
+	})
+}
