@@ -82,9 +82,23 @@ var inheritableFields = []string{
 }
 
 // parseManifest parses the Cargo.toml of a crate.
+// largeManifest is the size above which manifests are parsed one at a
+// time; every manifest in Debian's corpus of real crates is smaller.
+const largeManifest = 256 << 10
+
+var largeManifestSlot = make(chan struct{}, 1)
+
 func parseManifest(data []byte) (*Manifest, error) {
 	if err := checkTOMLShape(data); err != nil {
 		return nil, err
+	}
+	if len(data) > largeManifest {
+		// Large manifests exist (crates with tens of thousands of
+		// features), but hostile TOML of that size costs seconds of CPU
+		// to parse: parse them one at a time, so that publishers of such
+		// files can hold at most one core however many they send.
+		largeManifestSlot <- struct{}{}
+		defer func() { <-largeManifestSlot }()
 	}
 	var doc map[string]any
 	if _, err := toml.Decode(string(data), &doc); err != nil {
