@@ -137,6 +137,10 @@ type ServerConfig struct {
 	// ReservedNames are refused as names of published crates, compared
 	// canonically (Foo-Bar = foo_bar). Empty: none.
 	ReservedNames []string `toml:"reserved_names"`
+	// RegistryName is the name users give the registry in their cargo
+	// configuration ([registries.NAME]): the web pages and the /me token
+	// page show it in their cargo commands.
+	RegistryName string `toml:"registry_name"`
 }
 
 // DBConfig is [db_config]: where metadata lives.
@@ -331,6 +335,7 @@ func newConfig(fromFile bool) *Config {
 			MaxKeywordLength:     cargo.DefaultMaxKeywordLength,
 			MaxCategories:        cargo.DefaultMaxCategories,
 			ReservedNames:        slices.Clone(cargo.DefaultReservedNames),
+			RegistryName:         "crated",
 		},
 		DB: DBConfig{
 			DBDirPath:    "crated-data/db",

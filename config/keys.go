@@ -149,6 +149,7 @@ var keys = func() []*keyDef {
 	add(s, "max_keyword_length", kInt, func(c *Config) any { return &c.Server.MaxKeywordLength })
 	add(s, "max_categories", kInt, func(c *Config) any { return &c.Server.MaxCategories })
 	add(s, "reserved_names", kList, func(c *Config) any { return &c.Server.ReservedNames })
+	add(s, "registry_name", kString, func(c *Config) any { return &c.Server.RegistryName })
 
 	s = secDB
 	add(s, "db_dir_path", kString, func(c *Config) any { return &c.DB.DBDirPath })
