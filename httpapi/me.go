@@ -23,14 +23,15 @@ type Pages interface {
 // mePage is the password-mode login page that `cargo login` points users
 // to: it logs in with a name and password and shows the new token once.
 var mePage = template.Must(template.New("me").Parse(`<section class="card">
-<h1>Log in to get a cargo token</h1>
 {{- if .Token}}
+<h1>Your cargo token</h1>
 <p>Your new token (the previous one no longer works). Copy it now: it is not shown again.</p>
 <pre class="token" id="token">{{.Token}}</pre>
 <p>Then run:</p>
 <pre class="snippet"><code id="login-command">cargo login --registry {{.Registry}}</code></pre>
 <p>and paste the token when asked.</p>
 {{- else}}
+<h1>Log in to get a cargo token</h1>
 {{- if .Error}}<p class="error-text" id="error">{{.Error}}</p>{{end}}
 {{- if .Enabled}}
 <form class="form" method="post" action="{{.Action}}">
