@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"html/template"
 	"net/http"
+	"net/url"
 	"strings"
 
 	"github.com/crated/crated"
@@ -105,16 +106,15 @@ var bareLayout = template.Must(template.New("bare").Parse(`<!doctype html>
 <body><main>{{.Content}}</main></body></html>
 `))
 
-// basePath is the path of the external URL ("" at the root), for links.
+// basePath is the path of the external URL ("" at the root): links and
+// form actions carry it, as the web UI's do, for a registry served under a
+// path of a proxy.
 func basePath(baseURL string) string {
-	rest, ok := strings.CutPrefix(baseURL, "https://")
-	if !ok {
-		rest, _ = strings.CutPrefix(baseURL, "http://")
+	u, err := url.Parse(baseURL)
+	if err != nil {
+		return ""
 	}
-	if i := strings.IndexByte(rest, '/'); i >= 0 {
-		return strings.TrimRight(rest[i:], "/")
-	}
-	return ""
+	return strings.TrimRight(u.EscapedPath(), "/")
 }
 
 func (s *Server) handleMePage(w http.ResponseWriter, r *http.Request) error {
