@@ -56,6 +56,9 @@ type Version struct {
 	// Manifest is extra metadata (JSON) kept for the UI and API: license,
 	// authors, links, rust_version.
 	Manifest []byte
+	// Downloads counts the version's downloads (flushed in batches, so a
+	// little behind).
+	Downloads int64
 }
 
 // User is someone who can own crates. Password users have a PasswordHash;
@@ -170,6 +173,12 @@ type Store interface {
 	SearchCrates(ctx context.Context, q SearchQuery) ([]*Crate, int, error)
 	// CountCrates returns the number of crates and versions.
 	CountCrates(ctx context.Context) (crates, versions int64, err error)
+	// RecentCrates lists the limit crates most recently updated (a version
+	// published), newest first, ties by canonical name.
+	RecentCrates(ctx context.Context, limit int) ([]*Crate, error)
+	// PopularCrates lists the limit most downloaded crates, most first, ties
+	// by canonical name. Crates never downloaded are listed too, last.
+	PopularCrates(ctx context.Context, limit int) ([]*Crate, error)
 	// AddDownloads adds per-version download counts (flushed in batches).
 	AddDownloads(ctx context.Context, counts map[int64]int64) error
 

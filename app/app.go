@@ -209,13 +209,16 @@ func (m *Main) Open(ctx context.Context) (err error) {
 	m.Index = sparse.New(m.Store, 0)
 	m.Service.OnChange(m.Index.Invalidate)
 
-	m.HTTP = httpapi.New(m.Service, m.Index, m.Blobs, m.httpConfig(rcfg), m.Logger)
-
-	web.New(m.Store, web.Config{
+	ui := web.New(m.Service, web.Config{
 		BaseURL:      m.URL,
+		RegistryName: cfg.Server.RegistryName,
 		AuthRequired: cfg.Server.AuthRequired,
 		OpenIDLogin:  cfg.OpenID != nil,
-	}, m.Logger).Routes(m.HTTP.Mux())
+	}, m.Logger)
+	hcfg := m.httpConfig(rcfg)
+	hcfg.RegistryName, hcfg.Pages = cfg.Server.RegistryName, ui
+	m.HTTP = httpapi.New(m.Service, m.Index, m.Blobs, hcfg, m.Logger)
+	ui.Routes(m.HTTP.Mux())
 
 	if o := cfg.OpenID; o != nil {
 		login, err := oidc.New(ctx, oidc.Config{
@@ -229,6 +232,8 @@ func (m *Main) Open(ctx context.Context) (err error) {
 			GroupsClaim:      o.GroupsClaim,
 			UsernameClaim:    o.UsernameClaim,
 			HTTPTimeout:      o.HTTPTimeout,
+			RegistryName:     cfg.Server.RegistryName,
+			Pages:            ui,
 		}, m.Store, m.Service, m.Logger)
 		if err != nil {
 			return err

@@ -140,6 +140,10 @@ type ServerConfig struct {
 	// StaticDir, when set, is the directory where crated publishes the
 	// index and the crate files as static files for nginx (package static).
 	StaticDir string `toml:"static_dir"`
+	// RegistryName is the name users give the registry in their cargo
+	// configuration ([registries.NAME]): the web pages and the /me token
+	// page show it in their cargo commands.
+	RegistryName string `toml:"registry_name"`
 }
 
 // DBConfig is [db_config]: where metadata lives.
@@ -338,6 +342,7 @@ func newConfig(fromFile bool) *Config {
 			MaxKeywordLength:     cargo.DefaultMaxKeywordLength,
 			MaxCategories:        cargo.DefaultMaxCategories,
 			ReservedNames:        slices.Clone(cargo.DefaultReservedNames),
+			RegistryName:         "crated",
 		},
 		DB: DBConfig{
 			DBDirPath:    "crated-data/db",

@@ -77,6 +77,7 @@ func TestDefault(t *testing.T) {
 			MaxDependencies: 5000, MaxFeatures: 30000, MaxFeatureValues: 30000, MaxVersionLength: 150,
 			MaxDescriptionLength: 65536, MaxKeywords: 100, MaxKeywordLength: 100, MaxCategories: 100,
 			ReservedNames: strings.Fields("con prn aux nul com0 com1 com2 com3 com4 com5 com6 com7 com8 com9 lpt0 lpt1 lpt2 lpt3 lpt4 lpt5 lpt6 lpt7 lpt8 lpt9"),
+			RegistryName:  "crated",
 		},
 		DB: DBConfig{DBDirPath: "crated-data/db", QueryTimeout: 10 * time.Second},
 		CrateFiles: CrateFilesConfig{
@@ -122,6 +123,7 @@ func TestLoadKtraFile(t *testing.T) {
 			MaxDependencies: 5000, MaxFeatures: 30000, MaxFeatureValues: 30000, MaxVersionLength: 150,
 			MaxDescriptionLength: 65536, MaxKeywords: 100, MaxKeywordLength: 100, MaxCategories: 100,
 			ReservedNames: strings.Fields("con prn aux nul com0 com1 com2 com3 com4 com5 com6 com7 com8 com9 lpt0 lpt1 lpt2 lpt3 lpt4 lpt5 lpt6 lpt7 lpt8 lpt9"),
+			RegistryName:  "crated",
 		},
 		DB: DBConfig{DBDirPath: "/var/lib/ktra/db", LoginPrefix: "ktra-secure-auth:", QueryTimeout: 10 * time.Second},
 		CrateFiles: CrateFilesConfig{
@@ -240,6 +242,13 @@ func TestLoadValues(t *testing.T) {
 					int64(s.MaxDescriptionLength), int64(s.MaxKeywords), int64(s.MaxKeywordLength), int64(s.MaxCategories)},
 					[]int64{1 << 30, 7, 100, 64 << 10, 9, 400, 11, 12, 13, 14, 15, 16})
 				eq(t, "reserved_names", len(s.ReservedNames), 0)
+			},
+		},
+		{
+			name: "registry name",
+			file: "[server_config]\nregistry_name = \"acme-internal\"\n",
+			check: func(t *testing.T, c *Config) {
+				eq(t, "registry_name", c.Server.RegistryName, "acme-internal")
 			},
 		},
 		{

@@ -150,6 +150,7 @@ var keys = func() []*keyDef {
 	add(s, "max_categories", kInt, func(c *Config) any { return &c.Server.MaxCategories })
 	add(s, "reserved_names", kList, func(c *Config) any { return &c.Server.ReservedNames })
 	add(s, "static_dir", kString, func(c *Config) any { return &c.Server.StaticDir })
+	add(s, "registry_name", kString, func(c *Config) any { return &c.Server.RegistryName })
 
 	s = secDB
 	add(s, "db_dir_path", kString, func(c *Config) any { return &c.DB.DBDirPath })

@@ -103,6 +103,9 @@ func (c *Config) validateServer(v *validator) {
 			v.fail("server_config.reserved_names", "%q is not a crate name", n)
 		}
 	}
+	if !validRegistryName(s.RegistryName) {
+		v.fail("server_config.registry_name", "%q is not a registry name cargo accepts: ASCII letters, digits, '-' and '_', starting with a letter, at most 64", s.RegistryName)
+	}
 	if s.ReadTimeout < 0 {
 		v.fail("server_config.read_timeout", "must not be negative, got %s", s.ReadTimeout)
 	}
@@ -345,4 +348,20 @@ func (c *Config) Warnings() []string {
 		w = append(w, "server_config.open_registration is on: anyone who can reach the server can create a user and publish")
 	}
 	return w
+}
+
+// validRegistryName is cargo's rule for the NAME of [registries.NAME] (the
+// rule of crate names): a letter first, then letters, digits, '-' and '_'.
+func validRegistryName(name string) bool {
+	if name == "" || len(name) > 64 {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		letter := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
+		if i == 0 && !letter || !letter && !(c >= '0' && c <= '9') && c != '-' && c != '_' {
+			return false
+		}
+	}
+	return true
 }

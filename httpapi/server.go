@@ -31,6 +31,10 @@ type Config struct {
 	OpenIDLogin bool
 	// Checks are what /readyz looks at.
 	Checks []ReadyCheck
+	// RegistryName is the name the /me page tells `cargo login --registry`.
+	RegistryName string
+	// Pages renders the /me pages and a browser's 404 in the site's layout.
+	Pages Pages
 
 	// ReadTimeout is the server's read_timeout (0: none); small bodies get
 	// a shorter deadline than a long one.
@@ -188,8 +192,13 @@ func (s *Server) routes() {
 	})
 	m.HandleFunc("GET /readyz", s.handle(s.handleReady))
 	m.Handle("GET /metrics", s.metricsGuard(true))
-	// Anything else gets cargo's error body too, not net/http's text.
+	// Anything else gets cargo's error body too, not net/http's text; a
+	// browser gets a page.
 	m.HandleFunc("/", s.handle(func(w http.ResponseWriter, r *http.Request) error {
+		if s.cfg.Pages != nil && s.browserPage(r) {
+			s.cfg.Pages.NotFound(w, r)
+			return nil
+		}
 		return crated.Errorf(crated.ENOTFOUND, "not found: %s %s", r.Method, r.URL.Path)
 	}))
 }

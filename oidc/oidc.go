@@ -30,6 +30,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/crated/crated"
+	"github.com/crated/crated/httpapi"
 )
 
 // Callback paths, relative to the redirect base URL. Ktra's book tells
@@ -85,6 +86,12 @@ type Config struct {
 	HTTPClient *http.Client
 	// Now is the clock (default time.Now).
 	Now func() time.Time
+	// RegistryName is the name the token page tells `cargo login
+	// --registry`; empty shows a placeholder.
+	RegistryName string
+	// Pages renders the result and refusal pages in the site's layout;
+	// nil renders them bare.
+	Pages httpapi.Pages
 }
 
 // StateStore keeps pending logins. crated.Store satisfies it.

@@ -40,7 +40,7 @@ func noStore(w http.ResponseWriter) {
 	h.Set("Pragma", "no-cache")
 	h.Set("Referrer-Policy", "no-referrer")
 	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'")
+	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; img-src 'self'; frame-ancestors 'none'")
 }
 
 // fail writes the error page. Internal errors are logged and shown as a
@@ -67,7 +67,7 @@ func (l *Login) fail(w http.ResponseWriter, r *http.Request, err error) {
 		}{[]detail{{msg}}})
 		return
 	}
-	l.render(w, st, page{Title: "Login failed", Message: msg, StartURL: l.base + "/me"})
+	l.render(w, r, st, page{Title: "Login failed", Message: msg, StartURL: l.base + "/me"})
 }
 
 // showResult writes the token: the JSON of Ktra for API clients, else a page
@@ -87,8 +87,9 @@ func (l *Login) showResult(w http.ResponseWriter, r *http.Request, res *crated.L
 	if res.NewToken != "" {
 		token = res.NewToken
 	}
-	l.render(w, http.StatusOK, page{
+	l.render(w, r, http.StatusOK, page{
 		Title:      "Logged in as " + res.Username,
+		Registry:   l.cfg.RegistryName,
 		Result:     true,
 		Username:   res.Username,
 		Token:      token,
@@ -117,37 +118,45 @@ type page struct {
 	Username, Token  string
 	New, Revoked     bool
 	JSON, ReplaceURL string
+	Registry         string
 }
 
-func (l *Login) render(w http.ResponseWriter, status int, p page) {
+func (l *Login) render(w http.ResponseWriter, r *http.Request, status int, p page) {
 	var buf bytes.Buffer
 	if err := pageTemplate.Execute(&buf, p); err != nil {
 		l.log.Error("openid login page", slog.Any("error", err))
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		return
 	}
+	content := template.HTML(buf.String()) // escaped by pageTemplate
+	if l.cfg.Pages != nil {
+		l.cfg.Pages.Page(w, r, status, p.Title, content)
+		return
+	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(status)
-	w.Write(buf.Bytes())
+	bareTemplate.Execute(w, struct {
+		Title   string
+		Content template.HTML
+	}{p.Title, content})
 }
 
-// pageTemplate is html/template, so the provider's error text, the user
-// name and the token are all escaped.
-var pageTemplate = template.Must(template.New("page").Parse(`<!doctype html>
+// bareTemplate is the page around the content when no UI is mounted.
+var bareTemplate = template.Must(template.New("bare").Parse(`<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="referrer" content="no-referrer">
 <title>{{.Title}}</title>
-<style>
-body { font-family: system-ui, sans-serif; max-width: 46rem; margin: 2rem auto; padding: 0 1rem; line-height: 1.5; }
-pre, code { background: #f3f3f3; border-radius: 4px; }
-code { padding: .1rem .3rem; }
-pre { padding: .8rem 1rem; white-space: pre-wrap; word-break: break-all; }
-</style>
 </head>
-<body>
+<body><main>{{.Content}}</main></body>
+</html>
+`))
+
+// pageTemplate is html/template, so the provider's error text, the user
+// name and the token are all escaped.
+var pageTemplate = template.Must(template.New("page").Parse(`<section class="card">
 {{- if .Result}}
 <h1>Logged in as {{.Username}}</h1>
 {{- if .New}}
@@ -157,17 +166,22 @@ pre { padding: .8rem 1rem; white-space: pre-wrap; word-break: break-all; }
 {{- end}}
 <p>Your token:</p>
 <pre id="token">{{.Token}}</pre>
+{{- if .Registry}}
+<p>Run</p>
+<pre class="snippet"><code id="login-command">cargo login --registry {{.Registry}}</code></pre>
+<p>and paste the token when cargo asks for it.</p>
+{{- else}}
 <p>Run <code>cargo login --registry &lt;name&gt;</code>, where <code>&lt;name&gt;</code> is this
 registry's name in your Cargo configuration (or plain <code>cargo login</code> if it is your default
 registry), and paste the token when cargo asks for it.</p>
+{{- end}}
 <p>The registry's answer:</p>
 <pre id="result">{{.JSON}}</pre>
 <p>If this token leaked, <a href="{{.ReplaceURL}}">get a new one</a>: that revokes this one at once.</p>
 {{- else}}
 <h1>{{.Title}}</h1>
-<p id="message">{{.Message}}</p>
+<p id="message" class="error-text">{{.Message}}</p>
 <p><a href="{{.StartURL}}">Log in again</a></p>
 {{- end}}
-</body>
-</html>
+</section>
 `))

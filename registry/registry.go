@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/crated/crated"
 	"github.com/crated/crated/cargo"
@@ -199,6 +200,9 @@ func (s *Service) Search(ctx context.Context, q string, page, perPage int) ([]*c
 	q = strings.TrimSpace(strings.ReplaceAll(q, "+", " "))
 	if len(q) > 256 {
 		return nil, 0, crated.Errorf(crated.EINVALID, "search query is too long")
+	}
+	if !utf8.ValidString(q) {
+		return nil, 0, crated.Errorf(crated.EINVALID, "search query is not valid UTF-8")
 	}
 	return s.store.SearchCrates(ctx, crated.SearchQuery{Text: q, Offset: (page - 1) * perPage, Limit: perPage})
 }

@@ -25,13 +25,13 @@ func scanCrate(r scanner) (*crated.Crate, error) {
 }
 
 const versionColumns = `id, crate_id, vers, vers_key, sort_key, cksum, size, entry, yanked,
-	published_by, published_at, readme, manifest`
+	published_by, published_at, readme, manifest, downloads`
 
 func scanVersion(r scanner) (*crated.Version, error) {
 	var v crated.Version
 	var published int64
 	err := r.Scan(&v.ID, &v.CrateID, &v.Vers, &v.VersKey, &v.SortKey, &v.Cksum, &v.Size, &v.Entry, &v.Yanked,
-		&v.PublishedBy, &published, &v.Readme, &v.Manifest)
+		&v.PublishedBy, &published, &v.Readme, &v.Manifest, &v.Downloads)
 	v.PublishedAt = goTime(published)
 	return &v, err
 }

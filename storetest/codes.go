@@ -23,6 +23,8 @@ var Codes = map[string][]string{
 	"PublishVersion":      {crated.ENOTFOUND, crated.ECONFLICT, crated.EINVALID},
 	"SetYanked":           {crated.ENOTFOUND},
 	"SearchCrates":        {crated.EINVALID},
+	"RecentCrates":        {crated.EINVALID},
+	"PopularCrates":       {crated.EINVALID},
 	"Owners":              {crated.ENOTFOUND},
 	"IsOwner":             {crated.ENOTFOUND},
 	"AddOwners":           {crated.ENOTFOUND},

@@ -113,6 +113,8 @@ func Run(t *testing.T, newStore func(t *testing.T) crated.Store) {
 		{"Search", testSearch},
 		{"SearchPagination", testSearchPagination},
 		{"CountCrates", testCountCrates},
+		{"RecentCrates", testRecentCrates},
+		{"PopularCrates", testPopularCrates},
 		{"AddDownloads", testAddDownloads},
 		{"Owners", testOwners},
 		{"RemoveLastOwner", testRemoveLastOwner},

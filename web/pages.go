@@ -8,26 +8,17 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/crated/crated"
-	"github.com/crated/crated/cargo"
-)
-
-// Limits on query parameters: past them the request is a mistake or an
-// attack, and answering 400 is cheaper than searching.
-const (
-	maxQueryLen = 256
-	maxPage     = 100000
 )
 
 // homePage is "/".
 type homePage struct {
 	common
 	Crates, Versions int64
-	// List is the first crates by name: the store has no "recently
-	// updated" order.
-	List []*crated.Crate
+	// Recent are the crates with the newest versions, Popular the most
+	// downloaded ones.
+	Recent, Popular []*crated.Crate
 }
 
 func (ui *UI) handleHome(w http.ResponseWriter, r *http.Request) error {
@@ -38,10 +29,13 @@ func (ui *UI) handleHome(w http.ResponseWriter, r *http.Request) error {
 		return nil
 	}
 	var err error
-	if p.Crates, p.Versions, err = ui.store.CountCrates(r.Context()); err != nil {
+	if p.Crates, p.Versions, err = ui.reg.CountCrates(r.Context()); err != nil {
 		return err
 	}
-	if p.List, _, err = ui.store.SearchCrates(r.Context(), crated.SearchQuery{Limit: homeListSize}); err != nil {
+	if p.Recent, err = ui.reg.RecentCrates(r.Context(), homeListSize); err != nil {
+		return err
+	}
+	if p.Popular, err = ui.reg.PopularCrates(r.Context(), homeListSize); err != nil {
 		return err
 	}
 	ui.render(w, r, http.StatusOK, "home", p)
@@ -64,25 +58,17 @@ type searchPage struct {
 func (ui *UI) handleSearch(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
 	text := strings.TrimSpace(q.Get("q"))
-	if len(text) > maxQueryLen {
-		return crated.Errorf(crated.EINVALID, "The search text is too long (at most %d bytes).", maxQueryLen)
-	}
-	if !utf8.ValidString(text) {
-		return crated.Errorf(crated.EINVALID, "The search text is not valid UTF-8.")
-	}
 	page := 1
 	if s := q.Get("page"); s != "" {
 		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 || n > maxPage {
-			return crated.Errorf(crated.EINVALID, "The page number must be a whole number from 1 to %d.", maxPage)
+		if err != nil || n < 1 {
+			return crated.Errorf(crated.EINVALID, "The page number must be a whole number from 1 up.")
 		}
 		page = n
 	}
-	results, total, err := ui.store.SearchCrates(r.Context(), crated.SearchQuery{
-		Text:   text,
-		Offset: (page - 1) * searchPageSize,
-		Limit:  searchPageSize,
-	})
+	// The registry's search rules (length, encoding, page bounds) are the
+	// API's: one set of rules for both.
+	results, total, err := ui.reg.Search(r.Context(), text, page, searchPageSize)
 	if err != nil {
 		return err
 	}
@@ -145,21 +131,13 @@ type versionRow struct {
 	URL         string
 	PublishedAt time.Time
 	Yanked      bool
+	Downloads   int64
 	Current     bool
 }
 
 func (ui *UI) handleCrate(w http.ResponseWriter, r *http.Request) error {
 	name, vers := r.PathValue("name"), r.PathValue("version")
-	if !validCrateName(name) {
-		return crated.Errorf(crated.ENOTFOUND, "There is no crate named “%s” in this registry.", name)
-	}
-	c, err := ui.store.CrateByName(r.Context(), cargo.CanonicalName(name))
-	if crated.IsCode(err, crated.ENOTFOUND) {
-		return crated.Errorf(crated.ENOTFOUND, "There is no crate named “%s” in this registry.", name)
-	} else if err != nil {
-		return err
-	}
-	versions, err := ui.store.Versions(r.Context(), c.ID)
+	c, versions, err := ui.reg.CrateVersions(r.Context(), name)
 	if err != nil {
 		return err
 	}
@@ -206,7 +184,11 @@ func (ui *UI) handleCrate(w http.ResponseWriter, r *http.Request) error {
 		return nil
 	}
 
-	owners, err := ui.store.Owners(r.Context(), c.ID)
+	owners, err := ui.reg.Owners(r.Context(), c.Name)
+	if err != nil {
+		return err
+	}
+	publishers, err := ui.reg.Publishers(r.Context(), []int64{shown.PublishedBy})
 	if err != nil {
 		return err
 	}
@@ -224,10 +206,8 @@ func (ui *UI) handleCrate(w http.ResponseWriter, r *http.Request) error {
 	for _, o := range owners {
 		p.Owners = append(p.Owners, o.Login)
 	}
-	if u, err := ui.store.UserByID(r.Context(), shown.PublishedBy); err == nil {
+	if u := publishers[shown.PublishedBy]; u != nil {
 		p.PublishedBy = u.Login
-	} else if !crated.IsCode(err, crated.ENOTFOUND) {
-		return err
 	}
 	for _, v := range versions {
 		p.Versions = append(p.Versions, versionRow{
@@ -235,6 +215,7 @@ func (ui *UI) handleCrate(w http.ResponseWriter, r *http.Request) error {
 			URL:         ui.versionURL(c.Name, v.Vers),
 			PublishedAt: v.PublishedAt,
 			Yanked:      v.Yanked,
+			Downloads:   v.Downloads,
 			Current:     v == shown,
 		})
 	}
@@ -279,26 +260,14 @@ func versKey(v *crated.Version) string {
 	return k
 }
 
-// validCrateName reports whether name could be a crate name at all, so that
-// junk never reaches the store: ASCII letters, digits, '-' and '_', at most
-// 64 characters.
-func validCrateName(name string) bool {
-	if name == "" || len(name) > 64 {
-		return false
-	}
-	for i := 0; i < len(name); i++ {
-		c := name[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
-			return false
-		}
-	}
-	return true
-}
-
 // URLs of the pages, with the BaseURL path in front.
 
 func (ui *UI) crateURL(name string) string {
 	return ui.prefix + "/crates/" + url.PathEscape(name)
+}
+
+func (ui *UI) userURL(login string) string {
+	return ui.prefix + "/users/" + url.PathEscape(login)
 }
 
 func (ui *UI) versionURL(name, vers string) string {
@@ -317,4 +286,20 @@ func (ui *UI) searchURL(text string, page int) string {
 		return ui.prefix + "/search"
 	}
 	return ui.prefix + "/search?" + v.Encode()
+}
+
+// userPage is "/users/{login}".
+type userPage struct {
+	common
+	User   *crated.User
+	Crates []*crated.Crate
+}
+
+func (ui *UI) handleUser(w http.ResponseWriter, r *http.Request) error {
+	u, crates, err := ui.reg.UserCrates(r.Context(), r.PathValue("login"))
+	if err != nil {
+		return err
+	}
+	ui.render(w, r, http.StatusOK, "user", userPage{common: ui.common(r, u.Login), User: u, Crates: crates})
+	return nil
 }

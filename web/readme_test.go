@@ -222,7 +222,7 @@ func BenchmarkCratePageHostile(b *testing.B) {
 		b.Run(name, func(b *testing.B) {
 			f := newFixture(b)
 			f.publish(b, release{name: "hostile", vers: "1.0.0", readme: src})
-			ui := New(f.store, Config{BaseURL: testBase}, nil)
+			ui := New(reader(f.store), Config{BaseURL: testBase}, nil)
 			ui.readme.wait = time.Minute
 			mux := http.NewServeMux()
 			ui.Routes(mux)

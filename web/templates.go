@@ -14,7 +14,7 @@ var templateFS embed.FS
 
 // pageNames are the templates under templates/, each executed inside
 // layout.html.
-var pageNames = []string{"home", "search", "crate", "error", "private"}
+var pageNames = []string{"home", "search", "crate", "error", "private", "frame", "user"}
 
 // parseTemplates parses every page together with the layout. Templates are
 // compiled into the binary, so a parse error is a build defect that the
@@ -31,6 +31,7 @@ func parseTemplates(funcs template.FuncMap) map[string]*template.Template {
 func (ui *UI) funcs() template.FuncMap {
 	return template.FuncMap{
 		"crateURL":   ui.crateURL,
+		"userURL":    ui.userURL,
 		"versionURL": ui.versionURL,
 		"searchURL":  ui.searchURL,
 		"homeURL":    func() string { return ui.prefix + "/" },

@@ -1,5 +1,5 @@
 // Package web is the browser UI of crated: server-rendered pages over the
-// metadata store for people looking for a crate, how to depend on it and how
+// registry service's reads for people looking for a crate, how to depend on it and how
 // to set cargo up for the registry.
 //
 // Everything the pages need is embedded: templates (html/template, which
@@ -14,6 +14,7 @@ package web
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"html/template"
 	"log/slog"
@@ -22,7 +23,22 @@ import (
 	"strings"
 
 	"github.com/crated/crated"
+	"github.com/crated/crated/httpapi"
 )
+
+// Registry is the registry service's reads the pages use
+// (*registry.Service): the UI reads through the service, so that a page
+// resolves names and searches by the same rules as cargo's API.
+type Registry interface {
+	Search(ctx context.Context, q string, page, perPage int) ([]*crated.Crate, int, error)
+	CrateVersions(ctx context.Context, name string) (*crated.Crate, []*crated.Version, error)
+	Owners(ctx context.Context, name string) ([]*crated.User, error)
+	Publishers(ctx context.Context, ids []int64) (map[int64]*crated.User, error)
+	CountCrates(ctx context.Context) (crates, versions int64, err error)
+	RecentCrates(ctx context.Context, n int) ([]*crated.Crate, error)
+	PopularCrates(ctx context.Context, n int) ([]*crated.Crate, error)
+	UserCrates(ctx context.Context, login string) (*crated.User, []*crated.Crate, error)
+}
 
 // Config is what the UI needs to know about the registry it shows.
 type Config struct {
@@ -42,7 +58,7 @@ type Config struct {
 
 // UI serves the browser pages.
 type UI struct {
-	store  crated.Store
+	reg    Registry
 	cfg    Config
 	log    *slog.Logger
 	prefix string // path of BaseURL, prepended to every link
@@ -65,9 +81,9 @@ var securityHeaders = map[string]string{
 	"Referrer-Policy":         "same-origin",
 }
 
-// New returns the UI over store. log receives errors that the pages hide
-// from the user.
-func New(store crated.Store, cfg Config, log *slog.Logger) *UI {
+// New returns the UI over the registry's reads. log receives errors that the
+// pages hide from the user.
+func New(reg Registry, cfg Config, log *slog.Logger) *UI {
 	if cfg.RegistryName == "" {
 		cfg.RegistryName = "crated"
 	}
@@ -76,7 +92,7 @@ func New(store crated.Store, cfg Config, log *slog.Logger) *UI {
 		log = slog.New(slog.DiscardHandler)
 	}
 	ui := &UI{
-		store:  store,
+		reg:    reg,
 		cfg:    cfg,
 		log:    log,
 		static: loadStatic(),
@@ -97,7 +113,9 @@ func (ui *UI) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /search", ui.handle(ui.private(ui.handleSearch)))
 	mux.HandleFunc("GET /crates/{name}", ui.handle(ui.private(ui.handleCrate)))
 	mux.HandleFunc("GET /crates/{name}/{version}", ui.handle(ui.private(ui.handleCrate)))
+	mux.HandleFunc("GET /users/{login}", ui.handle(ui.private(ui.handleUser)))
 	mux.HandleFunc("GET /static/{file...}", ui.handleStatic)
+	mux.HandleFunc("GET /favicon.ico", ui.handleFavicon)
 }
 
 // handlerFunc is a page handler. It writes the page on success and returns
@@ -105,9 +123,9 @@ func (ui *UI) Routes(mux *http.ServeMux) {
 type handlerFunc func(w http.ResponseWriter, r *http.Request) error
 
 // handle adapts a page handler: it sets the security headers and renders
-// errors with the status their code calls for. Only EINVALID and ENOTFOUND
-// messages reach the user; anything else is logged and shown as a generic
-// page.
+// errors with the status httpapi.Status gives them, as the API would. Only
+// client errors (4xx) show their message; anything else is logged and
+// shown as a generic page.
 func (ui *UI) handle(fn handlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		setSecurityHeaders(w)
@@ -121,18 +139,22 @@ func (ui *UI) handle(fn handlerFunc) http.HandlerFunc {
 			ui.log.DebugContext(r.Context(), "web: request canceled", "path", r.URL.Path, "err", err)
 			return
 		}
-		p := errorPage{common: ui.common(r, "")}
-		switch crated.ErrorCode(err) {
-		case crated.ENOTFOUND:
-			p.Status, p.Title, p.Message = http.StatusNotFound, "Not found", crated.ErrorMessage(err)
+		p := errorPage{common: ui.common(r, ""), Status: httpapi.Status(err)}
+		switch {
+		case p.Status == http.StatusNotFound:
+			p.Title, p.Message = "Not found", crated.ErrorMessage(err)
 			ui.log.DebugContext(r.Context(), "web: not found", "path", r.URL.Path, "err", err)
-		case crated.EINVALID:
-			p.Status, p.Title, p.Message = http.StatusBadRequest, "Bad request", crated.ErrorMessage(err)
-			ui.log.DebugContext(r.Context(), "web: bad request", "path", r.URL.Path, "err", err)
+		case p.Status < 500:
+			p.Title, p.Message = http.StatusText(p.Status), crated.ErrorMessage(err)
+			ui.log.DebugContext(r.Context(), "web: refused", "path", r.URL.Path, "status", p.Status, "err", err)
+		case p.Status == http.StatusServiceUnavailable:
+			p.Title = "Temporarily unavailable"
+			p.Message = "The registry is busy or cannot reach its database. Please try again in a moment."
+			ui.log.WarnContext(r.Context(), "web: page unavailable", "path", r.URL.Path, "err", err)
 		default:
-			p.Status, p.Title = http.StatusInternalServerError, "Something went wrong"
+			p.Title = "Something went wrong"
 			p.Message = "The page could not be shown. Please try again later."
-			ui.log.ErrorContext(r.Context(), "web: page failed", "path", r.URL.Path, "err", err)
+			ui.log.ErrorContext(r.Context(), "web: page failed", "path", r.URL.Path, "status", p.Status, "err", err)
 		}
 		ui.render(w, r, p.Status, "error", p)
 	}
@@ -169,7 +191,10 @@ func (ui *UI) render(w http.ResponseWriter, r *http.Request, status int, name st
 		return
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-cache")
+	if w.Header().Get("Cache-Control") == "" {
+		// Pages with a secret set no-store before.
+		w.Header().Set("Cache-Control", "no-cache")
+	}
 	w.WriteHeader(status)
 	if r.Method != http.MethodHead {
 		w.Write(buf.Bytes())

@@ -20,6 +20,7 @@ import (
 
 	"github.com/crated/crated"
 	"github.com/crated/crated/cargo"
+	"github.com/crated/crated/registry"
 	"github.com/crated/crated/sqlite"
 	xhtml "golang.org/x/net/html"
 )
@@ -219,6 +220,11 @@ func (f *fixture) fill(t *testing.T) {
 	f.publish(t, release{name: "serde", vers: "1.0.200", description: "Serialization framework"})
 }
 
+// reader is the registry service over store, as the server builds it.
+func reader(store crated.Store) Registry {
+	return registry.New(store, nil, registry.Config{})
+}
+
 // newUI returns the UI over f's store with the usual test config.
 func newUI(f *fixture, cfg Config, log *slog.Logger) *UI {
 	if cfg.BaseURL == "" {
@@ -227,7 +233,7 @@ func newUI(f *fixture, cfg Config, log *slog.Logger) *UI {
 	if cfg.RegistryName == "" {
 		cfg.RegistryName = "acme"
 	}
-	ui := New(f.store, cfg, log)
+	ui := New(reader(f.store), cfg, log)
 	// Pages wait for their README's render, so that tests see the HTML on
 	// the first view however loaded the machine is; the tests of the
 	// plain-text fallback set their own wait.
@@ -332,15 +338,15 @@ func TestPages(t *testing.T) {
 			contains: []string{"All crates", `href="/crates/Foo-Bar"`, `href="/crates/serde"`, "Showing 1–2 of 2 crates"},
 			absent:   []string{`class="pagination"`},
 		},
-		{name: "unknown crate", path: "/crates/nope", status: http.StatusNotFound, contains: []string{"There is no crate named “nope”"}},
+		{name: "unknown crate", path: "/crates/nope", status: http.StatusNotFound, contains: []string{"crate `nope` does not exist"}},
 		{name: "unknown version", path: "/crates/Foo-Bar/9.9.9", status: http.StatusNotFound, contains: []string{"The crate “Foo-Bar” has no version “9.9.9”."}},
-		{name: "impossible crate name", path: "/crates/b%C3%A4d", status: http.StatusNotFound, contains: []string{"There is no crate named “bäd”"}},
+		{name: "impossible crate name", path: "/crates/b%C3%A4d", status: http.StatusNotFound, contains: []string{"crate `bäd` does not exist"}},
 		{name: "too long crate name", path: "/crates/" + strings.Repeat("a", 65), status: http.StatusNotFound},
 		{name: "page not a number", path: "/search?q=foo&page=abc", status: http.StatusBadRequest, contains: []string{"The page number must be a whole number"}},
 		{name: "page zero", path: "/search?page=0", status: http.StatusBadRequest},
 		{name: "page negative", path: "/search?page=-3", status: http.StatusBadRequest},
 		{name: "page huge", path: "/search?page=99999999999999999999", status: http.StatusBadRequest},
-		{name: "query too long", path: "/search?q=" + strings.Repeat("x", maxQueryLen+1), status: http.StatusBadRequest, contains: []string{"too long"}},
+		{name: "query too long", path: "/search?q=" + strings.Repeat("x", 257), status: http.StatusBadRequest, contains: []string{"too long"}},
 		{name: "query not UTF-8", path: "/search?q=%ff", status: http.StatusBadRequest},
 		{name: "unknown static file", path: "/static/nope.css", status: http.StatusNotFound},
 	}
@@ -399,7 +405,7 @@ func TestCratePage(t *testing.T) {
 		"<dt>License</dt><dd>MIT OR Apache-2.0</dd>", "<dt>Rust version</dt><dd>1.70 or newer</dd>",
 		"<code>foobar</code>", "<li>Alice Liddell <alice@example.com></li>",
 		// owners and publisher
-		"<li>alice</li>", "<dt>Published by</dt><dd>gitlab.com:bob</dd>",
+		`<li><a href="/users/alice">alice</a></li>`, `<dt>Published by</dt><dd><a href="/users/gitlab.com:bob">gitlab.com:bob</a></dd>`,
 		// dependencies by kind, renamed, optional, target, other registry
 		"<h3>Normal <span class=\"count\">3</span></h3>",
 		"<h3>Build <span class=\"count\">1</span></h3>",
@@ -663,22 +669,31 @@ func (failingStore) SearchCrates(context.Context, crated.SearchQuery) ([]*crated
 func TestInternalError(t *testing.T) {
 	f := newFixture(t)
 	var logs bytes.Buffer
-	ui := New(failingStore{f.store}, Config{BaseURL: testBase}, slog.New(slog.NewTextHandler(&logs, nil)))
-	for _, path := range []string{"/", "/crates/foo", "/search?q=x"} {
-		t.Run(path, func(t *testing.T) {
+	ui := New(reader(failingStore{f.store}), Config{BaseURL: testBase}, slog.New(slog.NewTextHandler(&logs, nil)))
+	// The statuses are httpapi.Status's, as the API answers: an
+	// unavailable database is 503 (try again), anything else 500.
+	for _, tt := range []struct {
+		path, title, level string
+		status             int
+	}{
+		{"/", "Something went wrong", "level=ERROR", http.StatusInternalServerError},
+		{"/crates/foo", "Something went wrong", "level=ERROR", http.StatusInternalServerError},
+		{"/search?q=x", "Temporarily unavailable", "level=WARN", http.StatusServiceUnavailable},
+	} {
+		t.Run(tt.path, func(t *testing.T) {
 			logs.Reset()
-			w := serve(t, ui, path)
-			if w.Code != http.StatusInternalServerError {
-				t.Fatalf("status %d, want 500", w.Code)
+			w := serve(t, ui, tt.path)
+			if w.Code != tt.status {
+				t.Fatalf("status %d, want %d", w.Code, tt.status)
 			}
 			if strings.Contains(w.Body.String(), "5432") || strings.Contains(w.Body.String(), "password") {
-				t.Errorf("500 page leaks the error:\n%s", w.Body)
+				t.Errorf("error page leaks the error:\n%s", w.Body)
 			}
-			if !strings.Contains(w.Body.String(), "Something went wrong") {
-				t.Errorf("500 page lacks its title")
+			if !strings.Contains(w.Body.String(), tt.title) {
+				t.Errorf("error page lacks its title %q", tt.title)
 			}
-			if !strings.Contains(logs.String(), "5432") || !strings.Contains(logs.String(), "level=ERROR") {
-				t.Errorf("error not logged: %s", logs.String())
+			if !strings.Contains(logs.String(), "5432") || !strings.Contains(logs.String(), tt.level) {
+				t.Errorf("error not logged at %s: %s", tt.level, logs.String())
 			}
 			checkSecurityHeaders(t, w)
 		})
@@ -747,7 +762,7 @@ func TestBasePathPrefix(t *testing.T) {
 
 func TestBaseURLFromRequest(t *testing.T) {
 	f := newFixture(t)
-	ui := New(f.store, Config{}, nil)
+	ui := New(reader(f.store), Config{}, nil)
 	body := text(serve(t, ui, "/"))
 	for _, s := range []string{"[registries.crated]", `index = "sparse+http://example.com/index/"`, "No crates yet"} {
 		if !strings.Contains(body, s) {
