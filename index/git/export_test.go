@@ -1,4 +1,4 @@
-package git
+package gitindex
 
 // SetRepackEvery changes how often the writer repacks, for tests, and
 // returns a function that restores it.

@@ -1,4 +1,4 @@
-// Package git keeps the registry's index as a git repository, the way cargo
+// Package gitindex keeps the registry's index as a git repository, the way cargo
 // read registries before the sparse protocol and the way Ktra served them:
 // a bare repository whose head commit holds config.json at its root and one
 // file per crate, laid out as in the sparse index, one JSON line per version.
@@ -9,7 +9,7 @@
 // rebuilds it. The repository is served read-only over git's smart HTTP
 // protocol (Handler) and, when a remote is configured, force-pushed to it
 // after every change, as Ktra did.
-package git
+package gitindex
 
 import (
 	"bytes"

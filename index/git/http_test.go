@@ -1,4 +1,4 @@
-package git_test
+package gitindex_test
 
 import (
 	"bytes"
@@ -15,7 +15,7 @@ import (
 	"sync/atomic"
 	"testing"
 
-	gitindex "github.com/crated/crated/index/git"
+	"github.com/crated/crated/index/git"
 	gogit "github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/config"
 	"github.com/go-git/go-git/v5/plumbing/object"

@@ -1,4 +1,4 @@
-package git_test
+package gitindex_test
 
 import (
 	"context"
@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/crated/crated"
-	gitindex "github.com/crated/crated/index/git"
+	"github.com/crated/crated/index/git"
 	gogit "github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/plumbing"
 )
