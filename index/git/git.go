@@ -12,7 +12,6 @@
 package gitindex
 
 import (
-	"bytes"
 	"compress/zlib"
 	"context"
 	"encoding/json"
@@ -540,9 +539,8 @@ func (ix *Index) renderOne(ctx context.Context, canon string) (string, bool, err
 	return c.Name, did, nil
 }
 
-// render returns a crate's index file, or nil when it has no version. It
-// matches the sparse index byte for byte: the stored lines in publish order,
-// with yanked applied.
+// render returns a crate's index file, or nil when it has no version:
+// cargo.IndexFile, the renderer the sparse index calls too.
 func (ix *Index) render(ctx context.Context, c *crated.Crate) ([]byte, error) {
 	vs, err := ix.store.Versions(ctx, c.ID)
 	if crated.IsCode(err, crated.ENOTFOUND) {
@@ -554,18 +552,7 @@ func (ix *Index) render(ctx context.Context, c *crated.Crate) ([]byte, error) {
 	if len(vs) == 0 {
 		return nil, nil
 	}
-	var buf bytes.Buffer
-	for _, v := range vs {
-		line := v.Entry
-		if v.Yanked {
-			if line, err = cargo.SetYanked(v.Entry, true); err != nil {
-				return nil, err
-			}
-		}
-		buf.Write(line)
-		buf.WriteByte('\n')
-	}
-	return buf.Bytes(), nil
+	return cargo.IndexFile(vs)
 }
 
 // message is the commit message for a list of changed crates.
