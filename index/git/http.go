@@ -43,6 +43,10 @@ func (ix *Index) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		switch r.URL.Query().Get("service") {
 		case "git-upload-pack":
+			if wantsV2(r) {
+				ix.serveV2Capabilities(w, r)
+				return
+			}
 			ix.serveRefs(w, r)
 		case "git-receive-pack":
 			http.Error(w, "this index is read-only: crated writes it from its metadata store", http.StatusForbidden)
@@ -71,6 +75,11 @@ func (ix *Index) capabilities() *capability.List {
 	_ = c.Set(capability.MultiACK)
 	_ = c.Set(capability.MultiACKDetailed)
 	_ = c.Set(capability.OFSDelta)
+	// Every commit is a root commit: any depth is the whole commit, so
+	// shallow requests are answered with an empty shallow section.
+	_ = c.Set(capability.Shallow)
+	_ = c.Set(capability.DeepenSince)
+	_ = c.Set(capability.DeepenRelative)
 	_ = c.Set(capability.SymRef, "HEAD:"+ix.branch.String())
 	_ = c.Set(capability.Agent, "crated")
 	return c

@@ -29,6 +29,9 @@ func serve(t *testing.T, ix *gitindex.Index) (url string, stats *serveStats) {
 	mux := http.NewServeMux()
 	h := http.StripPrefix("/git/index", ix.Handler())
 	mux.Handle("/git/index/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.Contains(r.Header.Get("Git-Protocol"), "version=2") {
+			stats.v2.Add(1)
+		}
 		if strings.HasSuffix(r.URL.Path, "/git-upload-pack") {
 			stats.posts.Add(1)
 			w = &countingWriter{ResponseWriter: w, n: &stats.bytes}
@@ -41,7 +44,7 @@ func serve(t *testing.T, ix *gitindex.Index) (url string, stats *serveStats) {
 }
 
 // serveStats counts upload-pack requests and the bytes answered.
-type serveStats struct{ posts, bytes atomic.Int64 }
+type serveStats struct{ posts, bytes, v2 atomic.Int64 }
 
 type countingWriter struct {
 	http.ResponseWriter
@@ -226,6 +229,7 @@ func gz(s string) string {
 }
 
 func TestProtocolRefusals(t *testing.T) {
+	defer gitindex.SetWantWait(0)()
 	st := openStore(t)
 	uid := user(t, st)
 	publish(t, st, uid, "alpha", "0.1.0")
@@ -233,7 +237,8 @@ func TestProtocolRefusals(t *testing.T) {
 	mustSync(t, ix)
 	url, _ := serve(t, ix)
 	head := readBranch(t, cfg.Dir, "main").commit.String()
-	want := pkt("want "+head+" multi_ack_detailed ofs-delta\n") + "0000"
+	wantLine := pkt("want " + head + " multi_ack_detailed ofs-delta\n")
+	want := wantLine + "0000"
 
 	tests := []struct {
 		name     string
@@ -256,7 +261,12 @@ func TestProtocolRefusals(t *testing.T) {
 		{"garbage", "POST", "/git-upload-pack", "", "hello world", 400, "malformed"},
 		{"no wants", "POST", "/git-upload-pack", "", "0000" + pkt("done\n"), 400, "wants nothing"},
 		{"bad want", "POST", "/git-upload-pack", "", pkt("want xyz\n") + "0000", 400, "malformed"},
-		{"shallow", "POST", "/git-upload-pack", "", pkt("want "+head+"\n") + pkt("deepen 1\n") + "0000", 400, "shallow"},
+		// A shallow fetch's first request gets the shallow section alone,
+		// empty (root commits); the last gets it before the NAK and the pack.
+		{"shallow, first round", "POST", "/git-upload-pack", "", wantLine + pkt("deepen 1\n") + "0000", 200, "0000"},
+		{"shallow fetch", "POST", "/git-upload-pack", "", pkt("want "+head+"\n") + pkt("deepen 1\n") + "0000" + pkt("done\n"), 200, "00000008NAK\nPACK"},
+		{"deepen-not", "POST", "/git-upload-pack", "", wantLine + pkt("deepen-not refs/heads/main\n") + "0000", 200, "ERR deepen-not"},
+		{"filter", "POST", "/git-upload-pack", "", wantLine + pkt("filter blob:none\n") + "0000", 200, "ERR filtered"},
 		{"unknown encoding", "POST", "/git-upload-pack", "br", want, 400, "malformed"},
 		{"too large", "POST", "/git-upload-pack", "", want + strings.Repeat(pkt("have "+head+"\n"), 9<<20/50), 413, "too large"},
 		{"gzip bomb", "POST", "/git-upload-pack", "gzip", gz(want + strings.Repeat(pkt("have "+head+"\n"), 9<<20/50)), 413, "too large"},
@@ -344,4 +354,59 @@ func TestFetchDuringSyncs(t *testing.T) {
 		t.Errorf("want the objects repacked into one pack, found %q", packs)
 	}
 	wantFiles(t, st, readBranch(t, cfg.Dir, "main"), testConfigJSON, "alpha")
+}
+
+// Renovate clones the index with --depth=1 and fetches it later; git 2.26
+// and later speak protocol version 2 unless told otherwise. Every commit
+// is a root commit, so a shallow clone holds the whole index.
+func TestShallowCloneWithGitCLI(t *testing.T) {
+	needGit(t)
+	st := openStore(t)
+	uid := user(t, st)
+	publish(t, st, uid, "alpha", "0.1.0")
+	ix, cfg := openIndex(t, st)
+	mustSync(t, ix)
+	url, stats := serve(t, ix)
+
+	for i, proto := range []string{"0", "2"} {
+		t.Run("protocol v"+proto, func(t *testing.T) {
+			stats.v2.Store(0)
+			work := t.TempDir()
+			pv := "protocol.version=" + proto
+			runGit(t, work, "-c", pv, "clone", "-q", "--depth=1", url, "clone")
+			clone := filepath.Join(work, "clone")
+			if got := runGit(t, clone, "show", "HEAD:config.json"); got != testConfigJSON {
+				t.Errorf("config.json in the shallow clone: %s", got)
+			}
+			if (stats.v2.Load() > 0) != (proto == "2") {
+				t.Errorf("%d requests asked for protocol version 2", stats.v2.Load())
+			}
+
+			vers := fmt.Sprintf("0.2.%d", i)
+			publish(t, st, uid, "alpha", vers)
+			mustSync(t, ix, "alpha")
+			runGit(t, clone, "-c", pv, "fetch", "-q", "origin")
+			if got, want := runGit(t, clone, "rev-parse", "origin/main"), readBranch(t, cfg.Dir, "main").commit.String(); got != want {
+				t.Fatalf("fetched %s, index at %s", got, want)
+			}
+			runGit(t, clone, "reset", "-q", "--hard", "origin/main")
+			if body, _ := os.ReadFile(filepath.Join(clone, "al", "ph", "alpha")); !strings.Contains(string(body), `"vers":"`+vers+`"`) {
+				t.Errorf("alpha after fetch:\n%s", body)
+			}
+
+			publish(t, st, uid, "beta", vers)
+			mustSync(t, ix, "beta")
+			runGit(t, clone, "-c", pv, "fetch", "-q", "--depth=1", "origin")
+			if got := runGit(t, clone, "show", "origin/main:be/ta/beta"); !strings.Contains(got, `"vers":"`+vers+`"`) {
+				t.Errorf("beta after a shallow fetch:\n%s", got)
+			}
+			runGit(t, clone, "fsck", "--strict")
+
+			runGit(t, work, "-c", pv, "clone", "-q", "--bare", "--shallow-since=2000-01-01", url, "since.git")
+			out, err := gitCmd(t, work, "-c", pv, "clone", "-q", "--bare", "--shallow-exclude=main", url, "exclude.git")
+			if err == nil || !strings.Contains(out, "xclude") {
+				t.Errorf("clone --shallow-exclude: %v\n%s", err, out)
+			}
+		})
+	}
 }
