@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/crated/crated/index/git"
 	gogit "github.com/go-git/go-git/v5"
@@ -408,5 +409,47 @@ func TestShallowCloneWithGitCLI(t *testing.T) {
 				t.Errorf("clone --shallow-exclude: %v\n%s", err, out)
 			}
 		})
+	}
+}
+
+// Replicas make the same commit, not at the same moment: a client may read
+// the references from a replica that has synced a publish and ask one that
+// has not yet for the pack. That one waits for its own commit rather than
+// answering "not our ref".
+func TestFetchWaitsForALaggingReplica(t *testing.T) {
+	st := openStore(t)
+	uid := user(t, st)
+	publish(t, st, uid, "alpha", "0.1.0")
+	ahead, acfg := openIndex(t, st)
+	behind, _ := openIndex(t, st)
+	mustSync(t, ahead)
+	mustSync(t, behind)
+	publish(t, st, uid, "beta", "0.1.0")
+	mustSync(t, ahead, "beta")
+	head := readBranch(t, acfg.Dir, "main").commit.String()
+	url, _ := serve(t, behind)
+	fetch := func() string {
+		t.Helper()
+		body := pkt("want "+head+" multi_ack_detailed ofs-delta\n") + "0000" + pkt("done\n")
+		resp, err := http.Post(url+"/git-upload-pack", "application/x-git-upload-pack-request", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return string(b)
+	}
+
+	restore := gitindex.SetWantWait(0)
+	if got := fetch(); !strings.Contains(got, "not our ref") {
+		t.Fatalf("without waiting, the lagging replica answered %.100q", got)
+	}
+	restore()
+	go func() {
+		time.Sleep(100 * time.Millisecond) // let the request start waiting
+		behind.Sync(context.Background(), []string{"beta"})
+	}()
+	if got := fetch(); !strings.Contains(got, "NAK\nPACK") {
+		t.Fatalf("the lagging replica answered %.100q, want the pack of its own commit", got)
 	}
 }
