@@ -420,7 +420,7 @@ func (ix *Index) commit(ctx context.Context, canons []string, full bool) (bool, 
 		return false, err
 	}
 
-	var when time.Time
+	when := time.Unix(0, 0) // an index without versions: git's epoch
 	for _, t := range ix.newest {
 		if t.After(when) {
 			when = t

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -488,5 +489,19 @@ func TestCommitIsAFunctionOfTheStore(t *testing.T) {
 	mustSync(t, three, "alpha")
 	if s := readBranch(t, cfg1.Dir, "main"); s.commit != a.commit {
 		t.Errorf("a restart moved the branch from %s to %s", a.commit, s.commit)
+	}
+}
+
+// A store without versions still gives a commit (config.json alone) with a
+// date git accepts: the epoch, not Go's zero time.
+func TestEmptyStoreCommit(t *testing.T) {
+	ix, cfg := openIndex(t, openStore(t))
+	mustSync(t, ix)
+	s := readBranch(t, cfg.Dir, "main")
+	if s.author.When.Unix() != 0 || len(s.files) != 1 {
+		t.Errorf("empty index: dated %v, files %q", s.author.When, paths(s.files))
+	}
+	if _, err := exec.LookPath("git"); err == nil {
+		runGit(t, cfg.Dir, "fsck", "--strict")
 	}
 }
