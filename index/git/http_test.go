@@ -99,6 +99,13 @@ func TestCloneWithGoGit(t *testing.T) {
 	}
 	wantFiles(t, st, branchOf(t, clone, "HEAD"), testConfigJSON, "alpha", "beta")
 
+	// go-git's shallow clone: the whole index too.
+	shallow, err := gogit.PlainClone(t.TempDir(), true, &gogit.CloneOptions{URL: url, Depth: 1})
+	if err != nil {
+		t.Fatalf("shallow clone %s: %v", url, err)
+	}
+	wantFiles(t, st, branchOf(t, shallow, "HEAD"), testConfigJSON, "alpha", "beta")
+
 	// An incremental fetch offers what the clone has.
 	publish(t, st, uid, "alpha", "0.2.0")
 	mustSync(t, ix, "alpha")
@@ -451,5 +458,38 @@ func TestFetchWaitsForALaggingReplica(t *testing.T) {
 	}()
 	if got := fetch(); !strings.Contains(got, "NAK\nPACK") {
 		t.Fatalf("the lagging replica answered %.100q, want the pack of its own commit", got)
+	}
+}
+
+// A client whose commits the server does not know (another registry's
+// index, or one from before a store was restored) offers them in vain: the
+// server says NAK until the client is done, then sends the whole index.
+// Both protocol versions.
+func TestFetchWithUnknownHaves(t *testing.T) {
+	needGit(t)
+	mk := func(name string) (string, gitindex.Config) {
+		st := openStore(t)
+		uid := user(t, st)
+		for i := range 30 {
+			publish(t, st, uid, fmt.Sprintf("%s-%d", name, i), "0.1.0")
+		}
+		ix, cfg := openIndex(t, st)
+		mustSync(t, ix)
+		url, _ := serve(t, ix)
+		return url, cfg
+	}
+	oldURL, _ := mk("old")
+	newURL, newCfg := mk("new")
+	for _, proto := range []string{"0", "2"} {
+		t.Run("protocol v"+proto, func(t *testing.T) {
+			work := t.TempDir()
+			runGit(t, work, "clone", "-q", "--bare", oldURL, "clone.git")
+			clone := filepath.Join(work, "clone.git")
+			runGit(t, clone, "-c", "protocol.version="+proto, "fetch", "-q", newURL, "+refs/heads/main:refs/heads/main")
+			if got, want := runGit(t, clone, "rev-parse", "main"), readBranch(t, newCfg.Dir, "main").commit.String(); got != want {
+				t.Fatalf("fetched %s, index at %s", got, want)
+			}
+			runGit(t, clone, "fsck", "--strict")
+		})
 	}
 }
