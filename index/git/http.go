@@ -19,8 +19,8 @@ import (
 const maxRequest = 8 << 20
 
 // Handler serves the repository read-only over git's smart HTTP protocol
-// (version 0, stateless): GET info/refs?service=git-upload-pack and POST
-// git-upload-pack. Pushing (git-receive-pack) is refused with 403, and so is
+// (stateless, versions 0 and 2, shallow fetches included): GET
+// info/refs?service=git-upload-pack and POST git-upload-pack. Pushing (git-receive-pack) is refused with 403, and so is
 // the dumb protocol. The caller mounts it at "/git/index/" with that prefix
 // stripped; a leading slash is tolerated. Cargo's index URL is then
 // "{base}/git/index".

@@ -28,6 +28,13 @@ import (
 // once it has offered 20 commits, sends a final request without its wants.
 // go-git's session also fails a fetch when a client offers a commit the
 // server does not know, which happens after the index is rebuilt.
+//
+// git's own program (git upload-pack --stateless-rpc) could serve the
+// repository, which is an ordinary one on disk, but its pack-objects leaves
+// out only the objects of commits on the edge of the wanted history: with
+// this index's unrelated root commits, every fetch would send the whole
+// index. revlist.Objects here leaves out everything the client's commits
+// hold. Version 2 is in protov2.go.
 
 const (
 	maxWants  = 1024
