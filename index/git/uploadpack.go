@@ -615,15 +615,6 @@ func (s *spool) release() {
 	s.buf = bytes.Buffer{}
 }
 
-// size is the number of bytes written to s.
-func (s *spool) size() int64 {
-	if s.f == nil {
-		return int64(s.buf.Len())
-	}
-	n, _ := s.f.Seek(0, io.SeekCurrent)
-	return n
-}
-
 func (s *spool) WriteTo(w io.Writer) (int64, error) {
 	if s.f == nil {
 		return s.buf.WriteTo(w)
