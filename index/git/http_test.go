@@ -493,3 +493,33 @@ func TestFetchWithUnknownHaves(t *testing.T) {
 		})
 	}
 }
+
+// In version 0 the shallow section (empty: root commits) comes first in
+// every answer to a request with a depth, and alone in the answer to its
+// first request, as git's server answers; "shallow" lines without a depth
+// get none. A stray or missing flush would desynchronize git.
+func TestShallowSectionV0(t *testing.T) {
+	st := openStore(t)
+	publish(t, st, user(t, st), "alpha", "0.1.0")
+	ix, cfg := openIndex(t, st)
+	mustSync(t, ix)
+	url, _ := serve(t, ix)
+	head := readBranch(t, cfg.Dir, "main").commit.String()
+	wantLine := pkt("want " + head + " multi_ack_detailed ofs-delta\n")
+	for _, tt := range []struct{ name, body, prefix string }{
+		{"first round of a depth", wantLine + pkt("deepen 1\n") + "0000", "0000"},
+		{"depth, done", wantLine + pkt("deepen 1\n") + "0000" + pkt("done\n"), "00000008NAK\nPACK"},
+		{"depth, a round", wantLine + pkt("deepen 1\n") + "0000" + pkt("have "+head+"\n") + "0000", "0000" + pkt("ACK "+head+" common\n") + "0008NAK\n"},
+		{"shallow lines only", wantLine + pkt("shallow "+head+"\n") + "0000" + pkt("done\n"), "0008NAK\nPACK"},
+	} {
+		resp, err := http.Post(url+"/git-upload-pack", "application/x-git-upload-pack-request", strings.NewReader(tt.body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if !strings.HasPrefix(string(b), tt.prefix) || tt.prefix == "0000" && string(b) != "0000" {
+			t.Errorf("%s: %.80q, want it to start with %q", tt.name, b, tt.prefix)
+		}
+	}
+}

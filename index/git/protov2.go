@@ -142,7 +142,7 @@ func fetchRequest(args []string) (*uploadRequest, error) {
 		case strings.HasPrefix(a, "want-ref "), a == "sideband-all", strings.HasPrefix(a, "packfile-uris "):
 			err = errUnsupported(fmt.Sprintf("%q is not offered by this index", short(a)))
 		default:
-			err = req.deepen(a)
+			err = req.shallowLine(a)
 		}
 		if err != nil {
 			return nil, err

@@ -51,12 +51,14 @@ type uploadRequest struct {
 	caps  map[string]bool
 	haves []plumbing.Hash
 	done  bool
-	// shallow is set when the client sent shallow or deepen lines: the
-	// answer then has a shallow section. It is always empty, since every
-	// commit of this index is a root commit (see commit in git.go):
-	// whatever depth, date or relative depth the client asks for, the
-	// wanted commit is the whole of its history.
-	shallow bool
+	// deepen is set when the client asked for a depth or a date, and
+	// shallows when it listed commits it has without their parents. The
+	// answer then has a shallow section (version 0: with deepen only, as
+	// git answers). It is always empty, since every commit of this index
+	// is a root commit (see commit in git.go): whatever depth, date or
+	// relative depth the client asks for, the wanted commit is the whole
+	// of its history.
+	deepen, shallows bool
 }
 
 // ackMode is how the client asked to be told about common commits.
@@ -169,7 +171,7 @@ func parseUploadRequest(body []byte) (*uploadRequest, error) {
 				}
 				continue
 			}
-			if err := req.deepen(line); err != nil {
+			if err := req.shallowLine(line); err != nil {
 				return nil, err
 			}
 			continue
@@ -209,8 +211,8 @@ func (req *uploadRequest) have(hex string) error {
 	return nil
 }
 
-// deepen reads a line of a shallow request, the same in both versions.
-func (req *uploadRequest) deepen(line string) error {
+// shallowLine reads a line of a shallow request, the same in both versions.
+func (req *uploadRequest) shallowLine(line string) error {
 	cmd, arg, _ := strings.Cut(line, " ")
 	switch cmd {
 	case "shallow":
@@ -219,6 +221,8 @@ func (req *uploadRequest) deepen(line string) error {
 		if _, ok := parseHash(arg); !ok {
 			return fmt.Errorf("%w: bad object id in shallow", errBadRequest)
 		}
+		req.shallows = true
+		return nil
 	case "deepen":
 		if n, err := strconv.Atoi(arg); err != nil || n <= 0 {
 			return fmt.Errorf("%w: bad depth %q", errBadRequest, short(arg))
@@ -230,14 +234,14 @@ func (req *uploadRequest) deepen(line string) error {
 	case "deepen-relative":
 	case "deepen-not":
 		// Everything reachable from a reference is excluded: of a root
-		// commit, everything. Git refuses such a fetch as well.
+		// commit, everything, and git's own server fails the request.
 		return errUnsupported("deepen-not (git fetch --shallow-exclude) is not supported by this index: every commit of it is a whole index without parents; use --depth=1")
 	case "filter":
 		return errUnsupported("filtered fetches are not supported by this index")
 	default:
 		return fmt.Errorf("%w: unexpected %q", errBadRequest, short(line))
 	}
-	req.shallow = true
+	req.deepen = true
 	return nil
 }
 
@@ -378,7 +382,7 @@ func (ix *Index) answer(w http.ResponseWriter, r *http.Request, req *uploadReque
 // section alone, as git answers it.
 func ackHead(b *bytes.Buffer, req *uploadRequest, common []plumbing.Hash) bool {
 	e := pktline.NewEncoder(b)
-	if req.shallow {
+	if req.deepen {
 		_ = e.Flush() // no shallow or unshallow line: root commits
 		if !req.done && len(req.haves) == 0 {
 			return false
@@ -429,7 +433,7 @@ func fetchHead(b *bytes.Buffer, req *uploadRequest, common []plumbing.Hash, with
 		_ = e.EncodeString("ready\n")
 		b.WriteString("0001")
 	}
-	if req.shallow {
+	if req.deepen || req.shallows {
 		_ = e.EncodeString("shallow-info\n") // and no line: root commits
 		b.WriteString("0001")
 	}
@@ -525,7 +529,7 @@ func (ix *Index) negotiate(req *uploadRequest) ([]plumbing.Hash, *spool, error) 
 		// An unknown commit is simply not common: clients of a rebuilt
 		// index offer history it no longer has.
 	}
-	if req.shallow {
+	if req.deepen {
 		// The empty shallow section is true of root commits only. Every
 		// commit crated makes is one; a repository left by Ktra has a
 		// history until the first sync replaces it.
