@@ -193,7 +193,9 @@ func TestNegotiation(t *testing.T) {
 	if got, want := runGit(t, clone, "rev-parse", "main"), readBranch(t, cfg.Dir, "main").commit.String(); got != want {
 		t.Fatalf("fetched %s, index at %s", got, want)
 	}
-	if inc := stats.bytes.Swap(0); inc*4 > full {
+	inc := stats.bytes.Swap(0)
+	t.Logf("clone: %d bytes; fetch of one new crate: %d bytes", full, inc)
+	if inc*4 > full {
 		t.Errorf("an incremental fetch of one crate sent %d bytes; the full clone was %d: the client's commit was not recognized", inc, full)
 	}
 
