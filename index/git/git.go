@@ -1,4 +1,4 @@
-// Package git keeps the registry's index as a git repository, the way cargo
+// Package gitindex keeps the registry's index as a git repository, the way cargo
 // read registries before the sparse protocol and the way Ktra served them:
 // a bare repository whose head commit holds config.json at its root and one
 // file per crate, laid out as in the sparse index, one JSON line per version.
@@ -9,10 +9,9 @@
 // rebuilds it. The repository is served read-only over git's smart HTTP
 // protocol (Handler) and, when a remote is configured, force-pushed to it
 // after every change, as Ktra did.
-package git
+package gitindex
 
 import (
-	"bytes"
 	"compress/zlib"
 	"context"
 	"encoding/json"
@@ -23,7 +22,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -124,12 +122,16 @@ type Index struct {
 
 	// syncMu makes Sync the only writer in this process. The fields below
 	// it belong to the writer.
-	syncMu      sync.Mutex
-	repo        *gogit.Repository
-	root        *dir              // image of head's tree; nil: reload
-	paths       map[string]string // canonical name -> index path
-	head        plumbing.Hash     // commit root was loaded from or written as
-	tree        plumbing.Hash     // head's tree
+	syncMu sync.Mutex
+	repo   *gogit.Repository
+	root   *dir              // image of head's tree; nil: reload
+	paths  map[string]string // canonical name -> index path
+	// newest is, for each crate in root, the time of its newest version:
+	// the commit's date is the newest of them. nil: unknown (root was
+	// read from disk), and the next commit renders every crate.
+	newest      map[string]time.Time
+	head        plumbing.Hash // commit root was loaded from or written as
+	tree        plumbing.Hash // head's tree
 	pushPending bool
 	sinceRepack int
 
@@ -149,6 +151,12 @@ type Index struct {
 	spooled spoolBudget
 
 	queue queue
+
+	// movedMu guards moved, which is closed (and replaced) whenever the
+	// branch moves: upload-pack requests that want a commit this replica
+	// has not made yet wait on it (see awaitWants).
+	movedMu sync.Mutex
+	moved   chan struct{}
 }
 
 // repackEvery is the number of commits between two repacks of the loose
@@ -211,6 +219,7 @@ func Open(ctx context.Context, cfg Config, store crated.Store, log *slog.Logger)
 		packSlots: make(chan struct{}, 4),
 		spooled:   spoolBudget{max: maxSpoolMemory},
 		queue:     newQueue(),
+		moved:     make(chan struct{}),
 	}
 	for _, s := range []string{cfg.HTTPSPassword, cfg.SSHKeyPassphrase} {
 		if s != "" {
@@ -349,7 +358,7 @@ func (ix *Index) load() error {
 			paths[cargo.CanonicalName(p[i+1:])] = p
 		}
 	})
-	ix.root, ix.paths, ix.head, ix.tree = root, paths, head, tree
+	ix.root, ix.paths, ix.head, ix.tree, ix.newest = root, paths, head, tree, nil
 	return nil
 }
 
@@ -360,26 +369,34 @@ func damaged(err error) bool {
 		errors.Is(err, zlib.ErrChecksum) || errors.Is(err, zlib.ErrHeader) || errors.Is(err, object.ErrUnsupportedObject)
 }
 
-// commit renders the crates into the tree and commits it if it changed.
+// commit renders the crates into the tree and moves the branch to the
+// commit of that tree, if it is not there already.
+//
+// The commit is a pure function of the store, so that every replica of a
+// registry makes the same one and a client may fetch the references from
+// one replica and the objects from another: it has no parent, its author
+// and committer are the configured identity, its date is the publication
+// time of the newest version in the index, and its message counts the
+// crates. A history could not be the same everywhere, since replicas see
+// the store's changes in different batches; cargo and git fetch the index
+// with a forcing refspec and do not need one. Two states of the store that
+// give the same tree and date give the same commit.
 func (ix *Index) commit(ctx context.Context, canons []string, full bool) (bool, error) {
 	if err := ix.load(); err != nil {
 		return false, err
 	}
-	if ix.head.IsZero() {
-		// The first commit of a history holds every crate, whatever
-		// changed.
+	if ix.head.IsZero() || ix.newest == nil {
+		// A new history, or a tree read from disk whose dates are not
+		// known: render every crate.
 		full = true
 	}
 	st := ix.repo.Storer
-	var changed []string
-	msg := ""
 	if full {
-		root, paths, n, err := ix.renderAll(ctx)
+		root, paths, newest, err := ix.renderAll(ctx)
 		if err != nil {
 			return false, err
 		}
-		ix.root, ix.paths = root, paths
-		msg = fmt.Sprintf("Rebuild the index from the store (%d crates)", n)
+		ix.root, ix.paths, ix.newest = root, paths, newest
 	} else {
 		seen := map[string]bool{}
 		for _, canon := range canons {
@@ -388,12 +405,8 @@ func (ix *Index) commit(ctx context.Context, canons []string, full bool) (bool, 
 				continue
 			}
 			seen[canon] = true
-			name, did, err := ix.renderOne(ctx, canon)
-			if err != nil {
+			if err := ix.renderOne(ctx, canon); err != nil {
 				return false, err
-			}
-			if did {
-				changed = append(changed, name)
 			}
 		}
 	}
@@ -401,29 +414,28 @@ func (ix *Index) commit(ctx context.Context, canons []string, full bool) (bool, 
 	if err != nil {
 		return false, err
 	}
-	if ix.root.set(configFile, h) {
-		changed = append(changed, configFile)
-	}
-	if msg == "" {
-		msg = message(changed)
-	}
+	ix.root.set(configFile, h)
 	tree, err := ix.root.write(st)
 	if err != nil {
 		return false, err
 	}
-	if !ix.head.IsZero() && tree == ix.tree {
-		return false, nil
-	}
 
-	now := time.Now()
-	sig := object.Signature{Name: ix.cfg.AuthorName, Email: ix.cfg.AuthorEmail, When: now}
-	c := &object.Commit{Author: sig, Committer: sig, Message: msg, TreeHash: tree}
-	if !ix.head.IsZero() {
-		c.ParentHashes = []plumbing.Hash{ix.head}
+	when := time.Unix(0, 0) // an index without versions: git's epoch
+	for _, t := range ix.newest {
+		if t.After(when) {
+			when = t
+		}
 	}
+	// Whole seconds in UTC: what git records, whatever the zone the
+	// store's driver reads times in.
+	sig := object.Signature{Name: ix.cfg.AuthorName, Email: ix.cfg.AuthorEmail, When: time.Unix(when.Unix(), 0).UTC()}
+	c := &object.Commit{Author: sig, Committer: sig, Message: message(len(ix.paths)), TreeHash: tree}
 	obj := st.NewEncodedObject()
 	if err := c.Encode(obj); err != nil {
 		return false, fmt.Errorf("encode commit: %w", err)
+	}
+	if obj.Hash() == ix.head {
+		return false, nil
 	}
 	ch, err := storeObject(st, obj)
 	if err != nil {
@@ -436,11 +448,22 @@ func (ix *Index) commit(ctx context.Context, canons []string, full bool) (bool, 
 		return false, fmt.Errorf("move %s: %w", ix.branch, err)
 	}
 	ix.head, ix.tree = ch, tree
+	ix.movedMu.Lock()
+	close(ix.moved)
+	ix.moved = make(chan struct{})
+	ix.movedMu.Unlock()
 	ix.log.Debug("git index: committed", "commit", ch.String(), "change", c.Message)
 	if ix.sinceRepack++; repackEvery > 0 && ix.sinceRepack >= repackEvery {
 		ix.repack()
 	}
 	return true, nil
+}
+
+// movedChan returns a channel closed when the branch next moves.
+func (ix *Index) movedChan() <-chan struct{} {
+	ix.movedMu.Lock()
+	defer ix.movedMu.Unlock()
+	return ix.moved
 }
 
 // writeBranch points the branch at commit h. The ref file is replaced
@@ -474,111 +497,102 @@ func (ix *Index) writeBranch(h plumbing.Hash) error {
 }
 
 // renderAll builds a fresh tree holding every crate of the store.
-func (ix *Index) renderAll(ctx context.Context) (*dir, map[string]string, int, error) {
+func (ix *Index) renderAll(ctx context.Context) (*dir, map[string]string, map[string]time.Time, error) {
 	crates, _, err := ix.store.SearchCrates(ctx, crated.SearchQuery{})
 	if err != nil {
-		return nil, nil, 0, err
+		return nil, nil, nil, err
 	}
-	root, paths := newDir(), make(map[string]string, len(crates))
-	n := 0
+	root, paths, newest := newDir(), make(map[string]string, len(crates)), make(map[string]time.Time, len(crates))
 	for _, c := range crates {
 		if err := ctx.Err(); err != nil {
-			return nil, nil, 0, err
+			return nil, nil, nil, err
 		}
-		body, err := ix.render(ctx, c)
+		body, t, err := ix.render(ctx, c)
 		if err != nil {
-			return nil, nil, 0, err
+			return nil, nil, nil, err
 		}
 		if body == nil {
 			continue
 		}
 		h, err := storeBlob(ix.repo.Storer, body)
 		if err != nil {
-			return nil, nil, 0, err
+			return nil, nil, nil, err
 		}
 		p := cargo.IndexPath(c.Name)
 		root.set(p, h)
 		paths[c.CanonName] = p
-		n++
+		newest[c.CanonName] = t
 	}
-	return root, paths, n, nil
+	return root, paths, newest, nil
 }
 
-// renderOne updates one crate's file in the tree and reports the crate's
-// name and whether its file changed.
-func (ix *Index) renderOne(ctx context.Context, canon string) (string, bool, error) {
+// renderOne updates one crate's file in the tree.
+func (ix *Index) renderOne(ctx context.Context, canon string) error {
 	old, had := ix.paths[canon]
 	c, err := ix.store.CrateByName(ctx, canon)
 	var body []byte
+	var newest time.Time
 	switch {
 	case crated.IsCode(err, crated.ENOTFOUND):
 	case err != nil:
-		return "", false, err
+		return err
 	default:
-		if body, err = ix.render(ctx, c); err != nil {
-			return "", false, err
+		if body, newest, err = ix.render(ctx, c); err != nil {
+			return err
 		}
 	}
 	if body == nil {
 		// Gone from the store, or no version left: no file.
 		delete(ix.paths, canon)
-		return canon, had && ix.root.remove(old), nil
+		delete(ix.newest, canon)
+		if had {
+			ix.root.remove(old)
+		}
+		return nil
 	}
 	p := cargo.IndexPath(c.Name)
 	h, err := storeBlob(ix.repo.Storer, body)
 	if err != nil {
-		return "", false, err
+		return err
 	}
-	did := false
 	if had && old != p {
-		did = ix.root.remove(old)
+		ix.root.remove(old)
 	}
-	if ix.root.set(p, h) {
-		did = true
-	}
+	ix.root.set(p, h)
 	ix.paths[canon] = p
-	return c.Name, did, nil
+	ix.newest[canon] = newest
+	return nil
 }
 
-// render returns a crate's index file, or nil when it has no version. It
-// matches the sparse index byte for byte: the stored lines in publish order,
-// with yanked applied.
-func (ix *Index) render(ctx context.Context, c *crated.Crate) ([]byte, error) {
+// render returns a crate's index file, or nil when it has no version, and
+// the publication time of its newest version. The file is
+// cargo.IndexFile's, the renderer the sparse index calls too.
+func (ix *Index) render(ctx context.Context, c *crated.Crate) ([]byte, time.Time, error) {
 	vs, err := ix.store.Versions(ctx, c.ID)
-	if crated.IsCode(err, crated.ENOTFOUND) {
-		return nil, nil
+	if crated.IsCode(err, crated.ENOTFOUND) || err == nil && len(vs) == 0 {
+		return nil, time.Time{}, nil
 	}
 	if err != nil {
-		return nil, err
+		return nil, time.Time{}, err
 	}
-	if len(vs) == 0 {
-		return nil, nil
-	}
-	var buf bytes.Buffer
+	var newest time.Time
 	for _, v := range vs {
-		line := v.Entry
-		if v.Yanked {
-			if line, err = cargo.SetYanked(v.Entry, true); err != nil {
-				return nil, err
-			}
+		if v.PublishedAt.After(newest) {
+			newest = v.PublishedAt
 		}
-		buf.Write(line)
-		buf.WriteByte('\n')
 	}
-	return buf.Bytes(), nil
+	body, err := cargo.IndexFile(vs)
+	return body, newest, err
 }
 
-// message is the commit message for a list of changed crates.
-func message(changed []string) string {
-	if len(changed) == 0 {
-		return "Update the index"
+// message is the commit message of an index of n crates. It says nothing
+// of what changed: the commit must not depend on the batches in which a
+// replica saw the changes.
+func message(n int) string {
+	if n == 1 {
+		return "Index of 1 crate"
 	}
-	sort.Strings(changed)
-	const show = 10
-	if len(changed) > show {
-		return fmt.Sprintf("Update %s and %d more", strings.Join(changed[:show], ", "), len(changed)-show)
-	}
-	return "Update " + strings.Join(changed, ", ")
+	return fmt.Sprintf("Index of %d crates", n)
 }
 
 // repack packs the loose objects that every commit leaves behind, so that

@@ -1,9 +1,10 @@
-package git_test
+package gitindex_test
 
 import (
 	"context"
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -13,7 +14,7 @@ import (
 
 	"github.com/crated/crated"
 	"github.com/crated/crated/cargo"
-	gitindex "github.com/crated/crated/index/git"
+	"github.com/crated/crated/index/git"
 	"github.com/crated/crated/index/sparse"
 	gogit "github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/plumbing"
@@ -117,7 +118,7 @@ func TestIncrementalSync(t *testing.T) {
 			if !strings.Contains(s.files["al/ph/alpha"], `"vers":"0.2.0"`) {
 				t.Errorf("alpha after publish:\n%s", s.files["al/ph/alpha"])
 			}
-			if s.message != "Update alpha" {
+			if s.message != "Index of 2 crates" {
 				t.Errorf("message %q", s.message)
 			}
 		},
@@ -158,7 +159,7 @@ func TestIncrementalSync(t *testing.T) {
 		sync:   []string{"Gamma-Ray", "beta"}, // a spelling is canonicalized
 		commit: true,
 		check: func(t *testing.T, s *snapshot) {
-			if s.message != "Update Gamma-Ray, beta" {
+			if s.message != "Index of 3 crates" {
 				t.Errorf("message %q", s.message)
 			}
 		},
@@ -177,8 +178,10 @@ func TestIncrementalSync(t *testing.T) {
 				}
 				return
 			}
-			if s.commit == prev.commit || len(s.parents) != 1 || s.parents[0] != prev.commit {
-				t.Fatalf("want one new commit on top of %s, got %s with parents %v", prev.commit, s.commit, s.parents)
+			// Every commit is a root commit, a function of the store
+			// alone (see TestCommitIsAFunctionOfTheStore).
+			if s.commit == prev.commit || len(s.parents) != 0 {
+				t.Fatalf("want a new root commit after %s, got %s with parents %v", prev.commit, s.commit, s.parents)
 			}
 			// Whatever was synced, the tree equals a rebuild's.
 			crates, _, _ := st.SearchCrates(ctx, crated.SearchQuery{})
@@ -218,16 +221,17 @@ func TestGoneCrates(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The first sync of a reopened index renders every crate, whatever
+	// it is asked for: the dates of the crates on disk are not known.
 	mustSync(t, reopened, "gone")
 	s := readBranch(t, cfg.Dir, "main")
-	if got := paths(s.files); !slices.Equal(got, []string{"config.json", "go/ne/gone-too", "ke/ep/keep"}) {
-		t.Errorf("after syncing gone: %q", got)
+	wantFiles(t, other, s, testConfigJSON, "keep")
+	if s.message != "Index of 1 crate" {
+		t.Errorf("message %q", s.message)
 	}
 	mustSync(t, reopened)
-	s = readBranch(t, cfg.Dir, "main")
-	wantFiles(t, other, s, testConfigJSON, "keep")
-	if s.message != "Rebuild the index from the store (1 crates)" {
-		t.Errorf("message %q", s.message)
+	if again := readBranch(t, cfg.Dir, "main"); again.commit != s.commit {
+		t.Errorf("a rebuild of the same store moved the branch from %s to %s", s.commit, again.commit)
 	}
 }
 
@@ -246,8 +250,8 @@ func TestConfigJSONChange(t *testing.T) {
 	}
 	mustSync(t, moved, "alpha")
 	s := readBranch(t, cfg.Dir, "main")
-	if s.files["config.json"] != string(cfg.ConfigJSON) || s.message != "Update config.json" {
-		t.Errorf("config.json %s, message %q", s.files["config.json"], s.message)
+	if s.files["config.json"] != string(cfg.ConfigJSON) {
+		t.Errorf("config.json %s", s.files["config.json"])
 	}
 }
 
@@ -290,7 +294,7 @@ func TestOpenErrors(t *testing.T) {
 }
 
 // Ktra kept a clone with a work tree in local_path; crated uses its .git
-// directory and continues its history.
+// directory (and replaces its history with its own root commit).
 func TestOpenKtraClone(t *testing.T) {
 	st := openStore(t)
 	uid := user(t, st)
@@ -438,4 +442,66 @@ func TestDamagedHeadStartsOver(t *testing.T) {
 		t.Errorf("want a new root commit, got %s with parents %v", s.commit, s.parents)
 	}
 	wantFiles(t, st, s, testConfigJSON, "alpha", "beta")
+}
+
+// Replicas see the store's changes in different batches and at different
+// times, yet must serve the same commit: a client may read the references
+// from one and fetch the objects from another. The commit is a root commit
+// whose tree, identity, date and message come from the store alone.
+func TestCommitIsAFunctionOfTheStore(t *testing.T) {
+	ctx := context.Background()
+	st := openStore(t)
+	uid := user(t, st)
+	publish(t, st, uid, "alpha", "0.1.0")
+	one, cfg1 := openIndex(t, st)
+	two, cfg2 := openIndex(t, st)
+	mustSync(t, one)
+	mustSync(t, two)
+
+	// one syncs after every change, two only at the end, in one batch.
+	publish(t, st, uid, "beta", "0.1.0")
+	mustSync(t, one, "beta")
+	newest := publish(t, st, uid, "alpha", "0.2.0")
+	mustSync(t, one, "alpha")
+	c, _ := st.CrateByName(ctx, "beta")
+	v, err := st.Version(ctx, c.ID, "0.1.0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.SetYanked(ctx, v.ID, true, uid); err != nil {
+		t.Fatal(err)
+	}
+	mustSync(t, one, "beta")
+	mustSync(t, two, "beta", "alpha")
+
+	a, b := readBranch(t, cfg1.Dir, "main"), readBranch(t, cfg2.Dir, "main")
+	if a.commit != b.commit {
+		t.Fatalf("two indexes of one store are at %s and %s", a.commit, b.commit)
+	}
+	if len(a.parents) != 0 || a.author != a.committer || !a.author.When.Equal(newest.PublishedAt.Truncate(time.Second)) {
+		t.Errorf("commit: parents %v, author %v, want a root commit dated %v", a.parents, a.author, newest.PublishedAt)
+	}
+	// A third index, opened on one's directory after a restart, stays.
+	three, err := gitindex.Open(ctx, cfg1, st, quietLog())
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustSync(t, three, "alpha")
+	if s := readBranch(t, cfg1.Dir, "main"); s.commit != a.commit {
+		t.Errorf("a restart moved the branch from %s to %s", a.commit, s.commit)
+	}
+}
+
+// A store without versions still gives a commit (config.json alone) with a
+// date git accepts: the epoch, not Go's zero time.
+func TestEmptyStoreCommit(t *testing.T) {
+	ix, cfg := openIndex(t, openStore(t))
+	mustSync(t, ix)
+	s := readBranch(t, cfg.Dir, "main")
+	if s.author.When.Unix() != 0 || len(s.files) != 1 {
+		t.Errorf("empty index: dated %v, files %q", s.author.When, paths(s.files))
+	}
+	if _, err := exec.LookPath("git"); err == nil {
+		runGit(t, cfg.Dir, "fsck", "--strict")
+	}
 }

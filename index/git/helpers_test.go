@@ -1,4 +1,4 @@
-package git_test
+package gitindex_test
 
 import (
 	"context"
@@ -9,7 +9,7 @@ import (
 	"testing"
 
 	"github.com/crated/crated"
-	gitindex "github.com/crated/crated/index/git"
+	"github.com/crated/crated/index/git"
 	"github.com/crated/crated/internal/testenv"
 	gogit "github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/plumbing"
@@ -59,11 +59,12 @@ func mustSync(t *testing.T, ix *gitindex.Index, canons ...string) {
 
 // snapshot is what a branch of a repository holds.
 type snapshot struct {
-	commit  plumbing.Hash
-	parents []plumbing.Hash
-	author  object.Signature
-	message string
-	files   map[string]string
+	commit    plumbing.Hash
+	parents   []plumbing.Hash
+	author    object.Signature
+	committer object.Signature
+	message   string
+	files     map[string]string
 }
 
 // readBranch reads a branch's head commit and its files from the
@@ -91,7 +92,7 @@ func branchOf(t *testing.T, repo *gogit.Repository, name plumbing.ReferenceName)
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &snapshot{commit: c.Hash, parents: c.ParentHashes, author: c.Author, message: c.Message, files: map[string]string{}}
+	s := &snapshot{commit: c.Hash, parents: c.ParentHashes, author: c.Author, committer: c.Committer, message: c.Message, files: map[string]string{}}
 	err = tree.Files().ForEach(func(f *object.File) error {
 		body, err := f.Contents()
 		s.files[f.Name] = body

@@ -1,4 +1,4 @@
-package git
+package gitindex
 
 import (
 	"compress/gzip"
@@ -19,8 +19,8 @@ import (
 const maxRequest = 8 << 20
 
 // Handler serves the repository read-only over git's smart HTTP protocol
-// (version 0, stateless): GET info/refs?service=git-upload-pack and POST
-// git-upload-pack. Pushing (git-receive-pack) is refused with 403, and so is
+// (stateless, versions 0 and 2, shallow fetches included): GET
+// info/refs?service=git-upload-pack and POST git-upload-pack. Pushing (git-receive-pack) is refused with 403, and so is
 // the dumb protocol. The caller mounts it at "/git/index/" with that prefix
 // stripped; a leading slash is tolerated. Cargo's index URL is then
 // "{base}/git/index".
@@ -43,6 +43,10 @@ func (ix *Index) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		switch r.URL.Query().Get("service") {
 		case "git-upload-pack":
+			if wantsV2(r) {
+				ix.serveV2Capabilities(w, r)
+				return
+			}
 			ix.serveRefs(w, r)
 		case "git-receive-pack":
 			http.Error(w, "this index is read-only: crated writes it from its metadata store", http.StatusForbidden)
@@ -71,6 +75,11 @@ func (ix *Index) capabilities() *capability.List {
 	_ = c.Set(capability.MultiACK)
 	_ = c.Set(capability.MultiACKDetailed)
 	_ = c.Set(capability.OFSDelta)
+	// Every commit is a root commit: any depth is the whole commit, so
+	// shallow requests are answered with an empty shallow section.
+	_ = c.Set(capability.Shallow)
+	_ = c.Set(capability.DeepenSince)
+	_ = c.Set(capability.DeepenRelative)
 	_ = c.Set(capability.SymRef, "HEAD:"+ix.branch.String())
 	_ = c.Set(capability.Agent, "crated")
 	return c

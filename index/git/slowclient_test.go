@@ -1,4 +1,4 @@
-package git_test
+package gitindex_test
 
 import (
 	"context"
@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	gitindex "github.com/crated/crated/index/git"
+	"github.com/crated/crated/index/git"
 )
 
 // bigIndex returns an index whose pack (about 300 KB) is far larger than

@@ -1,4 +1,4 @@
-package git_test
+package gitindex_test
 
 import (
 	"bytes"
@@ -15,7 +15,7 @@ import (
 	"testing"
 
 	"github.com/crated/crated"
-	gitindex "github.com/crated/crated/index/git"
+	"github.com/crated/crated/index/git"
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/knownhosts"
 )

@@ -1,4 +1,4 @@
-package git
+package gitindex
 
 import (
 	"bytes"
@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -15,6 +16,7 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/cache"
 	"github.com/go-git/go-git/v5/plumbing/format/packfile"
 	"github.com/go-git/go-git/v5/plumbing/format/pktline"
+	"github.com/go-git/go-git/v5/plumbing/object"
 	"github.com/go-git/go-git/v5/plumbing/revlist"
 )
 
@@ -26,19 +28,37 @@ import (
 // once it has offered 20 commits, sends a final request without its wants.
 // go-git's session also fails a fetch when a client offers a commit the
 // server does not know, which happens after the index is rebuilt.
+//
+// git's own program (git upload-pack --stateless-rpc) could serve the
+// repository, which is an ordinary one on disk, but its pack-objects leaves
+// out only the objects of commits on the edge of the wanted history: with
+// this index's unrelated root commits, every fetch would send the whole
+// index. revlist.Objects here leaves out everything the client's commits
+// hold. Version 2 is in protov2.go.
 
 const (
 	maxWants  = 1024
 	packDepth = 10 // delta window of the pack encoder
 )
 
-// uploadRequest is one POST of the negotiation: the wanted tips, the
-// client's capabilities, the commits it offers and whether it is done.
+// uploadRequest is one POST of the negotiation, in protocol version 0 or
+// as version 2's fetch command, which carry the same things: the wanted
+// tips, the client's capabilities (version 2's argument flags), the
+// commits it offers and whether it is done.
 type uploadRequest struct {
+	v2    bool
 	wants []plumbing.Hash
 	caps  map[string]bool
 	haves []plumbing.Hash
 	done  bool
+	// deepen is set when the client asked for a depth or a date, and
+	// shallows when it listed commits it has without their parents. The
+	// answer then has a shallow section (version 0: with deepen only, as
+	// git answers). It is always empty, since every commit of this index
+	// is a root commit (see commit in git.go): whatever depth, date or
+	// relative depth the client asks for, the wanted commit is the whole
+	// of its history.
+	deepen, shallows bool
 }
 
 // ackMode is how the client asked to be told about common commits.
@@ -60,46 +80,99 @@ func (r *uploadRequest) mode() ackMode {
 	return ackSingle
 }
 
-var errUnsupported = errors.New("shallow and filtered fetches are not supported by this index; fetch the whole history")
+// errUnsupported is a request for what this index does not serve. It goes
+// to the client as an ERR packet, which git prints.
+type errUnsupported string
 
-// parseUploadRequest reads "want" lines (capabilities on the first), a
-// flush, then "have" lines ended by "done", a flush or the end of the body.
-func parseUploadRequest(r io.Reader) (*uploadRequest, error) {
+func (e errUnsupported) Error() string { return string(e) }
+
+// pktReader reads pkt-lines from a whole request body. Besides flush
+// (0000) it knows version 2's delimiter (0001) and response end (0002).
+type pktReader struct{ b []byte }
+
+type pktKind int
+
+const (
+	pktData pktKind = iota
+	pktFlush
+	pktDelim
+	pktEnd
+	pktEOF
+)
+
+// next returns the next packet, its payload without the trailing newline.
+func (p *pktReader) next() ([]byte, pktKind, error) {
+	if len(p.b) == 0 {
+		return nil, pktEOF, nil
+	}
+	if len(p.b) < 4 {
+		return nil, 0, errBadRequest
+	}
+	n, err := strconv.ParseUint(string(p.b[:4]), 16, 16)
+	switch {
+	case err != nil:
+		return nil, 0, errBadRequest
+	case n == 0:
+		p.b = p.b[4:]
+		return nil, pktFlush, nil
+	case n == 1:
+		p.b = p.b[4:]
+		return nil, pktDelim, nil
+	case n == 2:
+		p.b = p.b[4:]
+		return nil, pktEnd, nil
+	case n < 4 || int(n) > len(p.b):
+		return nil, 0, errBadRequest
+	}
+	line := bytes.TrimSuffix(p.b[4:n], []byte("\n"))
+	p.b = p.b[n:]
+	return line, pktData, nil
+}
+
+// isV2 reports whether a request body is a protocol version 2 command.
+func isV2(body []byte) bool {
+	line, kind, err := (&pktReader{body}).next()
+	return err == nil && kind == pktData && bytes.HasPrefix(line, []byte("command="))
+}
+
+// parseUploadRequest reads a version 0 request: "want" lines (capabilities
+// on the first), "shallow" and "deepen" lines, a flush, then "have" lines
+// ended by "done", a flush or the end of the body.
+func parseUploadRequest(body []byte) (*uploadRequest, error) {
 	req := &uploadRequest{caps: map[string]bool{}}
-	s := pktline.NewScanner(r)
+	p := &pktReader{body}
 	inWants := true
-	for s.Scan() {
-		raw := s.Bytes()
-		if len(raw) == 0 { // flush
+	for {
+		raw, kind, err := p.next()
+		switch {
+		case err != nil:
+			return nil, err
+		case kind == pktEOF:
+			return req, nil
+		case kind != pktData: // flush
 			if inWants {
 				inWants = false
 				continue
 			}
 			return req, nil
 		}
-		line := strings.TrimSuffix(string(raw), "\n")
+		line := string(raw)
 		if inWants {
-			rest, ok := strings.CutPrefix(line, "want ")
-			if !ok {
-				if strings.HasPrefix(line, "shallow ") || strings.HasPrefix(line, "deepen") || strings.HasPrefix(line, "filter ") {
-					return nil, errUnsupported
+			if rest, ok := strings.CutPrefix(line, "want "); ok {
+				hex, caps, _ := strings.Cut(rest, " ")
+				if err := req.want(hex); err != nil {
+					return nil, err
 				}
-				return nil, fmt.Errorf("%w: unexpected %q", errBadRequest, short(line))
-			}
-			hex, caps, _ := strings.Cut(rest, " ")
-			h, ok := parseHash(hex)
-			if !ok {
-				return nil, fmt.Errorf("%w: bad object id in want", errBadRequest)
-			}
-			if len(req.wants) >= maxWants {
-				return nil, errTooLarge
-			}
-			req.wants = append(req.wants, h)
-			if len(req.wants) == 1 {
-				for _, c := range strings.Fields(caps) {
-					name, _, _ := strings.Cut(c, "=")
-					req.caps[name] = true
+				if len(req.wants) == 1 {
+					for _, c := range strings.Fields(caps) {
+						name, _, _ := strings.Cut(c, "=")
+						req.caps[name] = true
+					}
 				}
+				continue
+			}
+			if err := req.shallowLine(line); err != nil {
+				return nil, err
 			}
 			continue
 		}
@@ -111,16 +184,65 @@ func parseUploadRequest(r io.Reader) (*uploadRequest, error) {
 		if !ok {
 			return nil, fmt.Errorf("%w: unexpected %q", errBadRequest, short(line))
 		}
-		h, ok := parseHash(hex)
-		if !ok {
-			return nil, fmt.Errorf("%w: bad object id in have", errBadRequest)
+		if err := req.have(hex); err != nil {
+			return nil, err
 		}
-		req.haves = append(req.haves, h)
 	}
-	if err := s.Err(); err != nil {
-		return nil, err
+}
+
+func (req *uploadRequest) want(hex string) error {
+	h, ok := parseHash(hex)
+	if !ok {
+		return fmt.Errorf("%w: bad object id in want", errBadRequest)
 	}
-	return req, nil
+	if len(req.wants) >= maxWants {
+		return errTooLarge
+	}
+	req.wants = append(req.wants, h)
+	return nil
+}
+
+func (req *uploadRequest) have(hex string) error {
+	h, ok := parseHash(hex)
+	if !ok {
+		return fmt.Errorf("%w: bad object id in have", errBadRequest)
+	}
+	req.haves = append(req.haves, h)
+	return nil
+}
+
+// shallowLine reads a line of a shallow request, the same in both versions.
+func (req *uploadRequest) shallowLine(line string) error {
+	cmd, arg, _ := strings.Cut(line, " ")
+	switch cmd {
+	case "shallow":
+		// A commit the client has without its parents: a root commit
+		// of this index has none, so there is nothing to tell it.
+		if _, ok := parseHash(arg); !ok {
+			return fmt.Errorf("%w: bad object id in shallow", errBadRequest)
+		}
+		req.shallows = true
+		return nil
+	case "deepen":
+		if n, err := strconv.Atoi(arg); err != nil || n <= 0 {
+			return fmt.Errorf("%w: bad depth %q", errBadRequest, short(arg))
+		}
+	case "deepen-since":
+		if _, err := strconv.ParseInt(arg, 10, 64); err != nil {
+			return fmt.Errorf("%w: bad time %q", errBadRequest, short(arg))
+		}
+	case "deepen-relative":
+	case "deepen-not":
+		// Everything reachable from a reference is excluded: of a root
+		// commit, everything, and git's own server fails the request.
+		return errUnsupported("deepen-not (git fetch --shallow-exclude) is not supported by this index: every commit of it is a whole index without parents; use --depth=1")
+	case "filter":
+		return errUnsupported("filtered fetches are not supported by this index")
+	default:
+		return fmt.Errorf("%w: unexpected %q", errBadRequest, short(line))
+	}
+	req.deepen = true
+	return nil
 }
 
 func parseHash(s string) (plumbing.Hash, bool) {
@@ -137,32 +259,62 @@ func short(s string) string {
 	return s
 }
 
-// serveUploadPack answers one negotiation round. Without "done" it only
-// acknowledges the commits it has in common with the client; with "done" it
-// sends the pack of everything reachable from the wants and not from the
-// common commits. The pack is built under the shared lock and in a pack
-// slot, and spooled, so that a slow client holds neither.
+// serveUploadPack answers one POST: a negotiation round of protocol
+// version 0, or a command of version 2 (ls-refs, fetch).
 func (ix *Index) serveUploadPack(w http.ResponseWriter, r *http.Request) {
 	body, err := requestBody(w, r)
+	var raw []byte
+	if err == nil {
+		raw, err = io.ReadAll(body)
+	}
+	if err == nil && isV2(raw) {
+		ix.serveV2(w, r, raw)
+		return
+	}
 	var req *uploadRequest
 	if err == nil {
-		req, err = parseUploadRequest(body)
+		req, err = parseUploadRequest(raw)
 	}
-	var tooBig *http.MaxBytesError
-	switch {
-	case errors.As(err, &tooBig) || errors.Is(err, errTooLarge):
-		http.Error(w, "upload-pack request too large", http.StatusRequestEntityTooLarge)
-		return
-	case errors.Is(err, errUnsupported):
-		http.Error(w, err.Error(), http.StatusBadRequest)
-		return
-	case err != nil:
-		http.Error(w, "malformed upload-pack request", http.StatusBadRequest)
-		return
-	case len(req.wants) == 0:
+	if err == nil && len(req.wants) == 0 {
 		http.Error(w, "upload-pack request wants nothing", http.StatusBadRequest)
 		return
 	}
+	if ix.refuse(w, err) {
+		return
+	}
+	ix.answer(w, r, req)
+}
+
+// refuse answers a request that could not be read, if err is set, and
+// reports whether it did.
+func (ix *Index) refuse(w http.ResponseWriter, err error) bool {
+	var tooBig *http.MaxBytesError
+	var unsupported errUnsupported
+	switch {
+	case err == nil:
+		return false
+	case errors.As(err, &tooBig) || errors.Is(err, errTooLarge):
+		http.Error(w, "upload-pack request too large", http.StatusRequestEntityTooLarge)
+	case errors.As(err, &unsupported):
+		// In the protocol, so that git prints it.
+		w.Header().Set("Content-Type", "application/x-git-upload-pack-result")
+		_ = pktline.NewEncoder(w).Encodef("ERR %s\n", unsupported)
+	default:
+		http.Error(w, "malformed upload-pack request", http.StatusBadRequest)
+	}
+	return true
+}
+
+// answer serves a negotiation round or a fetch. Without "done" it
+// acknowledges the commits it has in common with the client; with "done"
+// (or, in version 2, once a common commit is found) it sends the pack of
+// everything reachable from the wants and not from the common commits. The
+// pack is built under the shared lock and in a pack slot, and spooled, so
+// that a slow client holds neither.
+func (ix *Index) answer(w http.ResponseWriter, r *http.Request, req *uploadRequest) {
+	// A commit named by another replica's references may not be made
+	// here yet.
+	ix.awaitWants(r.Context(), req.wants)
 
 	// The slot covers building the pack, into memory or a temporary file,
 	// and nothing after: a client that reads slowly or never must not
@@ -189,6 +341,10 @@ func (ix *Index) serveUploadPack(w http.ResponseWriter, r *http.Request) {
 			_ = pktline.NewEncoder(out).Encodef("ERR upload-pack: not our ref %s\n", ne.String())
 			return
 		}
+		if errors.As(err, new(errUnsupported)) {
+			ix.refuse(w, err)
+			return
+		}
 		ix.log.Error("git index: upload-pack", "err", err)
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		return
@@ -196,8 +352,42 @@ func (ix *Index) serveUploadPack(w http.ResponseWriter, r *http.Request) {
 
 	w.Header().Set("Content-Type", "application/x-git-upload-pack-result")
 	w.Header().Set("Cache-Control", "no-cache, max-age=0, must-revalidate")
-	var acks bytes.Buffer
-	e := pktline.NewEncoder(&acks)
+	var head bytes.Buffer
+	if req.v2 {
+		fetchHead(&head, req, common, pack != nil)
+	} else if !ackHead(&head, req, common) {
+		pack = nil
+	}
+	if _, err := head.WriteTo(out); err != nil || pack == nil {
+		return
+	}
+	var err2 error
+	if req.v2 {
+		// Version 2 sends the pack on side band 1, then ends the answer.
+		sb := &sideband{w: out}
+		if _, err2 = pack.WriteTo(sb); err2 == nil {
+			_, err2 = io.WriteString(out, "0000")
+		}
+	} else {
+		_, err2 = pack.WriteTo(out)
+	}
+	if err2 != nil {
+		ix.log.Debug("git index: send pack", "err", err2)
+	}
+}
+
+// ackHead writes what comes before the pack in version 0: the shallow
+// section, then the ACK and NAK lines. It reports whether the pack (if
+// any) follows; the first request of a shallow fetch gets the shallow
+// section alone, as git answers it.
+func ackHead(b *bytes.Buffer, req *uploadRequest, common []plumbing.Hash) bool {
+	e := pktline.NewEncoder(b)
+	if req.deepen {
+		_ = e.Flush() // no shallow or unshallow line: root commits
+		if !req.done && len(req.haves) == 0 {
+			return false
+		}
+	}
 	mode := req.mode()
 	for i, h := range common {
 		switch {
@@ -219,14 +409,58 @@ func (ix *Index) serveUploadPack(w http.ResponseWriter, r *http.Request) {
 	case mode != ackSingle:
 		_ = e.Encodef("ACK %s\n", common[len(common)-1])
 	}
-	if _, err := acks.WriteTo(out); err != nil {
-		return
-	}
-	if pack != nil {
-		if _, err := pack.WriteTo(out); err != nil {
-			ix.log.Debug("git index: send pack", "err", err)
+	return true
+}
+
+// fetchHead writes the sections of a version 2 fetch answer that come
+// before the pack's data: acknowledgments (unless the client is done),
+// "ready" and the delimiter when the pack follows, the shallow-info
+// section, and the packfile section's header.
+func fetchHead(b *bytes.Buffer, req *uploadRequest, common []plumbing.Hash, withPack bool) {
+	e := pktline.NewEncoder(b)
+	if !req.done {
+		_ = e.EncodeString("acknowledgments\n")
+		if len(common) == 0 {
+			_ = e.EncodeString("NAK\n")
 		}
+		for _, h := range common {
+			_ = e.Encodef("ACK %s\n", h)
+		}
+		if !withPack {
+			_ = e.Flush()
+			return
+		}
+		_ = e.EncodeString("ready\n")
+		b.WriteString("0001")
 	}
+	if req.deepen || req.shallows {
+		_ = e.EncodeString("shallow-info\n") // and no line: root commits
+		b.WriteString("0001")
+	}
+	_ = e.EncodeString("packfile\n")
+}
+
+// sideband writes its data as pkt-lines of band 1 (the pack's data).
+type sideband struct{ w io.Writer }
+
+// sidebandMax is the most data one pkt-line of side-band-64k carries:
+// 65520 bytes less the length and the band.
+const sidebandMax = 65515
+
+func (s *sideband) Write(p []byte) (int, error) {
+	n := 0
+	for len(p) > 0 {
+		chunk := p[:min(len(p), sidebandMax)]
+		var hdr [5]byte
+		copy(hdr[:4], fmt.Sprintf("%04x", len(chunk)+5))
+		hdr[4] = 1
+		if _, err := s.w.Write(append(hdr[:], chunk...)); err != nil {
+			return n, err
+		}
+		n += len(chunk)
+		p = p[len(chunk):]
+	}
+	return n, nil
 }
 
 // sendChunk is the most written to a client under one deadline.
@@ -295,7 +529,21 @@ func (ix *Index) negotiate(req *uploadRequest) ([]plumbing.Hash, *spool, error) 
 		// An unknown commit is simply not common: clients of a rebuilt
 		// index offer history it no longer has.
 	}
-	if !req.done {
+	if req.deepen {
+		// The empty shallow section is true of root commits only. Every
+		// commit crated makes is one; a repository left by Ktra has a
+		// history until the first sync replaces it.
+		for _, h := range req.wants {
+			if c, err := object.GetCommit(st, h); err == nil && len(c.ParentHashes) > 0 {
+				return nil, nil, errUnsupported("this index is not ready for shallow fetches yet; fetch without --depth")
+			}
+		}
+	}
+	// In version 2 the server ends the negotiation when it likes: a
+	// common commit is as good a base as any other of this index, whose
+	// commits share no history.
+	ready := req.done || req.v2 && len(common) > 0 && !req.caps["wait-for-done"]
+	if !ready {
 		return common, nil, nil
 	}
 	objs, err := revlist.Objects(st, req.wants, common)

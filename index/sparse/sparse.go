@@ -5,7 +5,6 @@
 package sparse
 
 import (
-	"bytes"
 	"container/list"
 	"context"
 	"crypto/sha256"
@@ -129,22 +128,15 @@ func (ix *Index) render(ctx context.Context, canon string) (*File, error) {
 	if len(vs) == 0 {
 		return nil, crated.Errorf(crated.ENOTFOUND, "crate `%s` has no versions", c.Name)
 	}
-	var buf bytes.Buffer
 	f := &File{Name: c.Name, Versions: make(map[string]Ref, len(vs))}
+	// cargo.IndexFile sizes the body to fit, so the cache holds about
+	// what it counts.
+	if f.Body, err = cargo.IndexFile(vs); err != nil {
+		return nil, err
+	}
 	for _, v := range vs {
-		line := v.Entry
-		if v.Yanked {
-			if line, err = cargo.SetYanked(v.Entry, true); err != nil {
-				return nil, err
-			}
-		}
-		buf.Write(line)
-		buf.WriteByte('\n')
 		f.Versions[v.Vers] = Ref{ID: v.ID, Cksum: v.Cksum}
 	}
-	// A copy of exactly the right size: the buffer grew in doublings, and
-	// the cache would otherwise hold up to twice what it counts.
-	f.Body = bytes.Clone(buf.Bytes())
 	sum := sha256.Sum256(f.Body)
 	f.ETag = `"` + hex.EncodeToString(sum[:16]) + `"`
 	return f, nil
