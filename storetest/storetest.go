@@ -125,6 +125,8 @@ func Run(t *testing.T, newStore func(t *testing.T) crated.Store) {
 		{"TokenHashConflict", testTokenHashConflict},
 		{"LoginStates", testLoginStates},
 		{"Audit", testAudit},
+		{"APITokens", testAPITokens},
+		{"AuditAuthentication", testAuditAuthentication},
 		{"Timestamps", testTimestamps},
 		{"BytesRoundTrip", testBytesRoundTrip},
 		{"ConcurrentDistinctVersions", testConcurrentDistinctVersions},
