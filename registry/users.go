@@ -185,6 +185,7 @@ func (s *Service) RotateToken(ctx context.Context, login string) (string, error)
 	if err != nil {
 		return "", err
 	}
+	ctx = crated.WithActor(ctx, &crated.Actor{UserID: u.ID, Auth: crated.AuthOperator})
 	token, _, err := s.issueToken(ctx, u)
 	return token, err
 }
