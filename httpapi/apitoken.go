@@ -17,6 +17,7 @@ func (s *Server) tokenRoutes(m *http.ServeMux) {
 	m.HandleFunc("GET /api/v1/me/tokens", s.authed(s.handleTokenList))
 	m.HandleFunc("DELETE /api/v1/me/tokens/{id}", s.authed(s.handleTokenRevoke))
 	m.HandleFunc("GET /api/v1/crates/{name}/audit", s.authed(s.handleCrateAudit))
+	s.tokenPageRoutes(m) // tokenpage.go
 }
 
 // withClient carries the client's address in the request context, for the
