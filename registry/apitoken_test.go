@@ -106,3 +106,36 @@ func TestAuthorizeTokens(t *testing.T) {
 		t.Error("the refusal echoes the token")
 	}
 }
+
+// TestLoginsAudited: password and OpenID logins are recorded as logins with
+// how the user authenticated, and the token they issue as theirs, by the
+// same means.
+func TestLoginsAudited(t *testing.T) {
+	svc := newService(t, Config{PasswordLogin: true, Sealer: sealer(t, 1)})
+	ctx := crated.WithClient(t.Context(), "198.51.100.4")
+	if _, _, err := svc.CreateUser(ctx, "alice", "password1"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.PasswordLogin(ctx, "alice", "password1"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.OIDCLogin(ctx, crated.Identity{Issuer: "https://idp.example", Subject: "42", IssuerHost: "idp.example", Username: "bob"}, false); err != nil {
+		t.Fatal(err)
+	}
+	es, err := svc.Store().Audit(ctx, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, e := range es {
+		got = append(got, e.Action+"/"+e.Auth+"/"+e.Actor+"/"+e.Client)
+	}
+	want := []string{
+		"token_replace/openid/idp.example:bob/198.51.100.4", "login/openid/idp.example:bob/198.51.100.4",
+		"token_replace/password/alice/198.51.100.4", "login/password/alice/198.51.100.4",
+		"token_replace//alice/198.51.100.4",
+	}
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("audit:\n got %q\nwant %q", got, want)
+	}
+}
