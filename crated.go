@@ -96,7 +96,8 @@ type Token struct {
 	// Name is the user's label of an API token ("" for the login token).
 	Name string
 	// CrateScopes and EndpointScopes restrict what the token may do; nil
-	// means unrestricted (see Token.Allows).
+	// means unrestricted, an empty EndpointScopes read-only (the rule is
+	// registry.TokenAllows).
 	CrateScopes    []string
 	EndpointScopes []string
 	// ExpiresAt is when the token stops working; zero: never.
