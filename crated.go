@@ -83,6 +83,10 @@ type User struct {
 // Token is a user's API token. Only its SHA-256 is stored; Sealed holds an
 // AES-GCM sealed copy when the OpenID "/me" flow must be able to show it
 // again (the sealing key lives outside the database).
+//
+// A user has at most one token of Kind TokenLogin (the one /me, Ktra's login
+// and /replace_token show and replace) and any number of TokenAPI tokens,
+// which those flows never touch (see apitoken.go for their scopes).
 type Token struct {
 	ID     int64
 	UserID int64
@@ -90,6 +94,20 @@ type Token struct {
 	Hash      string
 	Sealed    []byte
 	CreatedAt time.Time
+	// Kind is TokenLogin or TokenAPI; "" is read as TokenLogin.
+	Kind string
+	// Name is the user's label of an API token ("" for the login token).
+	Name string
+	// CrateScopes and EndpointScopes restrict what the token may do; nil
+	// means unrestricted, an empty EndpointScopes read-only (the rule is
+	// registry.TokenAllows).
+	CrateScopes    []string
+	EndpointScopes []string
+	// ExpiresAt is when the token stops working; zero: never.
+	ExpiresAt time.Time
+	// LastUsedAt is when the token last authenticated a request, to about
+	// a minute (TouchToken); zero: never.
+	LastUsedAt time.Time
 }
 
 // LoginState is the server side of one pending OpenID login: single use,
@@ -125,15 +143,28 @@ type SearchQuery struct {
 	Limit  int
 }
 
-// AuditEntry is one record of who changed what.
+// AuditEntry is one record of who changed what, and how they proved who
+// they were. Never a token value: a token is named by its ID and Name.
 type AuditEntry struct {
-	ID      int64
-	Time    time.Time
-	UserID  int64
-	Action  string // publish, yank, unyank, owner_add, owner_remove, token_replace
+	ID     int64
+	Time   time.Time
+	UserID int64
+	// Action is one of the Audit* constants (apitoken.go).
+	Action  string
 	Crate   string
 	Version string
 	Detail  string
+	// Actor is the user's login at the time of the event.
+	Actor string
+	// Auth is how the actor authenticated: AuthToken, AuthPassword, ...
+	Auth      string
+	TokenID   int64
+	TokenName string
+	// AuthDetail says more about Auth where a token does not: for trusted
+	// publishing, the CI repository and workflow.
+	AuthDetail string
+	// Client is the client's address as httpapi saw it.
+	Client string
 }
 
 // Store is the metadata store. Implementations only store: authorization and
@@ -227,6 +258,9 @@ type Store interface {
 
 	// Audit lists audit entries newest first.
 	Audit(ctx context.Context, limit int) ([]*AuditEntry, error)
+
+	// API tokens and the audit log's other entries: apitoken.go.
+	TokenStore
 
 	// ReserveLoginAttempt is the failed-login limit, kept in the store so
 	// that it holds across replicas. Atomically, it forgets the attempts

@@ -105,7 +105,7 @@ func (s *Server) Handler() http.Handler {
 	if s.cfg.AuthRequired {
 		ms = append(ms, privateCaching)
 	}
-	ms = append(ms, s.crossOrigin, s.rateLimit)
+	ms = append(ms, s.crossOrigin, s.rateLimit, s.withClient)
 	return chain(s.mux, ms...)
 }
 
@@ -123,14 +123,15 @@ func (s *Server) handle(fn handlerFunc) http.HandlerFunc {
 // authedFunc is a handler that needs a logged-in user.
 type authedFunc func(w http.ResponseWriter, r *http.Request, u *crated.User) error
 
-// authed resolves the token before calling fn.
+// authed resolves the token before calling fn, and hands fn a request
+// whose context carries the token: the registry checks its scopes there.
 func (s *Server) authed(fn authedFunc) http.HandlerFunc {
 	return s.handle(func(w http.ResponseWriter, r *http.Request) error {
-		u, err := s.svc.Authenticate(r.Context(), r.Header.Get("Authorization"))
+		ctx, u, err := s.svc.Authorize(r.Context(), r.Header.Get("Authorization"))
 		if err != nil {
 			return err
 		}
-		return fn(w, r, u)
+		return fn(w, r.WithContext(ctx), u)
 	})
 }
 
@@ -166,6 +167,7 @@ func (s *Server) routes() {
 	m.HandleFunc("PUT /api/v1/crates/{name}/owners", s.authed(s.handleOwnersChange(true)))
 	m.HandleFunc("DELETE /api/v1/crates/{name}/owners", s.authed(s.handleOwnersChange(false)))
 	m.HandleFunc("GET /api/v1/crates", s.read(s.handleSearch))
+	s.tokenRoutes(m) // apitoken.go
 	m.HandleFunc("GET /api/v1/crates/{name}/{version}/download", s.read(s.handleDownload))
 	// crates.io's read API for tools beside cargo (crates_api.go).
 	m.HandleFunc("GET /api/v1/crates/{name}", s.read(s.handleCrateInfo))

@@ -61,6 +61,9 @@ func (c *copier) copyUsers(ctx context.Context) error {
 		if err := c.copyToken(ctx, su.ID, id); err != nil {
 			return err
 		}
+		if err := c.copyAPITokens(ctx, su.ID, id); err != nil {
+			return err
+		}
 		bar.Add(1)
 	}
 	return nil

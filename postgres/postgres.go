@@ -211,11 +211,26 @@ func limitArg(n int) *int64 {
 	return &l
 }
 
-// insertAudit records one audit entry by userID at the time of tx.
+// insertAudit records one audit entry by userID at the time of tx, with the
+// authentication and client address that ctx carries.
 func insertAudit(ctx context.Context, tx *tx, userID int64, action, crate, version, detail string) error {
-	_, err := tx.Exec(ctx, `INSERT INTO audit_log (time, user_id, action, crate, version, detail)
-		VALUES ($1, $2, $3, $4, $5, $6)`, tx.now, userID, action, crate, version, detail)
+	e := crated.AuditEntry{UserID: userID, Action: action, Crate: crate, Version: version, Detail: detail}
+	crated.FillAuditEntry(ctx, &e)
+	_, err := tx.Exec(ctx, `INSERT INTO audit_log (time, user_id, action, crate, version, detail,
+		actor, auth, token_id, token_name, auth_detail, client)
+		VALUES ($1, $2, $3, $4, $5, $6, coalesce((SELECT login FROM users WHERE id = $2), ''), $7, $8, $9, $10, $11)`,
+		tx.now, e.UserID, e.Action, e.Crate, e.Version, e.Detail, e.Auth, e.TokenID, e.TokenName, e.AuthDetail, e.Client)
 	return err
+}
+
+const auditColumns = `id, time, user_id, action, crate, version, detail, actor, auth, token_id, token_name, auth_detail, client`
+
+func scanAudit(r scanner) (*crated.AuditEntry, error) {
+	var e crated.AuditEntry
+	err := r.Scan(&e.ID, &e.Time, &e.UserID, &e.Action, &e.Crate, &e.Version, &e.Detail,
+		&e.Actor, &e.Auth, &e.TokenID, &e.TokenName, &e.AuthDetail, &e.Client)
+	e.Time = e.Time.UTC()
+	return &e, err
 }
 
 // Audit lists audit entries newest first, at most limit of them (all when
@@ -224,12 +239,7 @@ func (s *Store) Audit(ctx context.Context, limit int) (_ []*crated.AuditEntry, e
 	defer wrap(&err, "postgres.Audit(%d)", limit)
 	ctx, done := s.op(ctx)
 	defer done(&err)
-	return queryAll(ctx, s.pool, func(r scanner) (*crated.AuditEntry, error) {
-		var e crated.AuditEntry
-		err := r.Scan(&e.ID, &e.Time, &e.UserID, &e.Action, &e.Crate, &e.Version, &e.Detail)
-		e.Time = e.Time.UTC()
-		return &e, err
-	}, `SELECT id, time, user_id, action, crate, version, detail FROM audit_log ORDER BY id DESC LIMIT $1`, limitArg(limit))
+	return queryAll(ctx, s.pool, scanAudit, `SELECT `+auditColumns+` FROM audit_log ORDER BY id DESC LIMIT $1`, limitArg(limit))
 }
 
 // pgError returns the server error in err's chain, nil if there is none.

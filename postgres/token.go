@@ -10,12 +10,21 @@ import (
 	"github.com/crated/crated"
 )
 
-const tokenColumns = `id, user_id, hash, sealed, created_at`
+// tokenColumns and scanToken read every kind of token.
+const tokenColumns = `id, user_id, hash, sealed, created_at, kind, name, crate_scopes, endpoint_scopes, expires_at, last_used_at`
 
 func scanToken(r scanner) (*crated.Token, error) {
 	var t crated.Token
-	err := r.Scan(&t.ID, &t.UserID, &t.Hash, &t.Sealed, &t.CreatedAt)
+	var expires, used *time.Time
+	err := r.Scan(&t.ID, &t.UserID, &t.Hash, &t.Sealed, &t.CreatedAt, &t.Kind, &t.Name,
+		&t.CrateScopes, &t.EndpointScopes, &expires, &used)
 	t.CreatedAt = t.CreatedAt.UTC()
+	if expires != nil {
+		t.ExpiresAt = expires.UTC()
+	}
+	if used != nil {
+		t.LastUsedAt = used.UTC()
+	}
 	return &t, err
 }
 
@@ -32,7 +41,7 @@ func (s *Store) ReplaceToken(ctx context.Context, t *crated.Token) (_ *crated.To
 	}
 	defer tx.Rollback(ctx)
 
-	old, err := scanToken(tx.QueryRow(ctx, `DELETE FROM tokens WHERE user_id = $1 RETURNING `+tokenColumns, t.UserID))
+	old, err := scanToken(tx.QueryRow(ctx, `DELETE FROM tokens WHERE user_id = $1 AND kind = 'login' RETURNING `+tokenColumns, t.UserID))
 	if errors.Is(err, pgx.ErrNoRows) {
 		old = nil
 	} else if err != nil {
@@ -45,7 +54,7 @@ func (s *Store) ReplaceToken(ctx context.Context, t *crated.Token) (_ *crated.To
 	case violates(err, uniqueViolation, "tokens_hash_key"):
 		// Another user's token has this hash. Never show the hash.
 		return nil, crated.TokenTaken()
-	case violates(err, uniqueViolation, "tokens_user_key"):
+	case violates(err, uniqueViolation, "tokens_login_key"):
 		// A concurrent ReplaceToken for the same user committed its token
 		// between our DELETE and INSERT.
 		return nil, crated.Errorf(crated.ECONFLICT, "the token of user %d was replaced at the same time, please try again", t.UserID)
@@ -54,7 +63,7 @@ func (s *Store) ReplaceToken(ctx context.Context, t *crated.Token) (_ *crated.To
 	case err != nil:
 		return nil, err
 	}
-	if err := insertAudit(ctx, tx, t.UserID, "token_replace", "", "", ""); err != nil {
+	if err := insertAudit(ctx, tx, t.UserID, crated.AuditTokenReplace, "", "", ""); err != nil {
 		return nil, err
 	}
 	if err := tx.Commit(ctx); err != nil {
@@ -81,7 +90,7 @@ func (s *Store) UserToken(ctx context.Context, userID int64) (_ *crated.Token, e
 	defer wrap(&err, "postgres.UserToken(%d)", userID)
 	ctx, done := s.op(ctx)
 	defer done(&err)
-	t, err := scanToken(s.pool.QueryRow(ctx, `SELECT `+tokenColumns+` FROM tokens WHERE user_id = $1`, userID))
+	t, err := scanToken(s.pool.QueryRow(ctx, `SELECT `+tokenColumns+` FROM tokens WHERE user_id = $1 AND kind = 'login'`, userID))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, crated.NoToken(userID)
 	}
@@ -93,7 +102,7 @@ func (s *Store) RevokeToken(ctx context.Context, userID int64) (err error) {
 	defer wrap(&err, "postgres.RevokeToken(%d)", userID)
 	ctx, done := s.op(ctx)
 	defer done(&err)
-	_, err = s.pool.Exec(ctx, `DELETE FROM tokens WHERE user_id = $1`, userID)
+	_, err = s.pool.Exec(ctx, `DELETE FROM tokens WHERE user_id = $1 AND kind = 'login'`, userID)
 	return err
 }
 

@@ -56,6 +56,9 @@ func (s *Service) ownerChange(ctx context.Context, u *crated.User, name string, 
 	if err := s.requireOwner(ctx, c, u); err != nil {
 		return nil, nil, err
 	}
+	if err := requireScope(ctx, crated.ScopeChangeOwners, c.Name); err != nil {
+		return nil, nil, err
+	}
 	// cargo 1.95 sends `--add a,b` as one login "a,b": split it here.
 	var names []string
 	for _, l := range logins {

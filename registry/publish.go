@@ -71,6 +71,10 @@ func (s *Service) Publish(ctx context.Context, u *crated.User, body io.Reader) (
 	switch {
 	case crated.IsCode(err, crated.ENOTFOUND):
 		existing = nil
+		// Token scopes (apitoken.go): a new crate needs publish-new.
+		if err := requireScope(ctx, crated.ScopePublishNew, meta.Name); err != nil {
+			return nil, err
+		}
 	case err != nil:
 		return nil, err
 	default:
@@ -78,6 +82,9 @@ func (s *Service) Publish(ctx context.Context, u *crated.User, body io.Reader) (
 			return nil, renamed(existing.Name, meta.Name)
 		}
 		if err := s.requireOwner(ctx, existing, u); err != nil {
+			return nil, err
+		}
+		if err := requireScope(ctx, crated.ScopePublishUpdate, existing.Name); err != nil {
 			return nil, err
 		}
 	}
@@ -136,6 +143,9 @@ func (s *Service) Publish(ctx context.Context, u *crated.User, body io.Reader) (
 			return nil, renamed(existing.Name, meta.Name)
 		}
 		if err := s.requireOwner(ctx, existing, u); err != nil {
+			return nil, err
+		}
+		if err := requireScope(ctx, crated.ScopePublishUpdate, existing.Name); err != nil {
 			return nil, err
 		}
 		nv.CrateID = existing.ID

@@ -95,22 +95,10 @@ func (s *Service) Limits() cargo.Limits { return s.cfg.Limits }
 
 // Authenticate resolves the Authorization header to a user. EUNAUTHORIZED
 // when there is no token at all, EFORBIDDEN when the token is not valid: the
-// status cargo's documentation asks for.
+// status cargo's documentation asks for. Handlers that change something use
+// Authorize, which also carries the token's scopes in the context.
 func (s *Service) Authenticate(ctx context.Context, header string) (*crated.User, error) {
-	token := tokenFromHeader(header)
-	if token == "" {
-		return nil, crated.Errorf(crated.EUNAUTHORIZED, "this action requires a token: run `cargo login` with a token from the registry's /me page")
-	}
-	t, err := s.store.TokenByHash(ctx, HashToken(token))
-	if crated.IsCode(err, crated.ENOTFOUND) {
-		return nil, crated.Errorf(crated.EFORBIDDEN, "invalid or revoked token")
-	} else if err != nil {
-		return nil, err
-	}
-	u, err := s.store.UserByID(ctx, t.UserID)
-	if crated.IsCode(err, crated.ENOTFOUND) {
-		return nil, crated.Errorf(crated.EFORBIDDEN, "invalid or revoked token")
-	}
+	_, u, err := s.Authorize(ctx, header)
 	return u, err
 }
 
@@ -145,6 +133,10 @@ func (s *Service) Yank(ctx context.Context, u *crated.User, name, vers string, y
 		return err
 	}
 	if err := s.requireOwner(ctx, c, u); err != nil {
+		return err
+	}
+	// Token scopes (apitoken.go): yank covers unyank, as on crates.io.
+	if err := requireScope(ctx, crated.ScopeYank, c.Name); err != nil {
 		return err
 	}
 	v, err := s.findVersion(ctx, c, vers)

@@ -84,6 +84,7 @@ func (s *Service) PasswordLogin(ctx context.Context, name, password string) (str
 	if err != nil {
 		return "", err
 	}
+	ctx = s.loggedIn(ctx, u, crated.AuthPassword)
 	token, _, err := s.issueToken(ctx, u)
 	return token, err
 }
@@ -95,6 +96,7 @@ func (s *Service) ChangePassword(ctx context.Context, name, oldPassword, newPass
 	if err != nil {
 		return "", err
 	}
+	ctx = s.loggedIn(ctx, u, crated.AuthPassword)
 	if err := validatePassword(newPassword); err != nil {
 		return "", err
 	}
@@ -183,6 +185,7 @@ func (s *Service) RotateToken(ctx context.Context, login string) (string, error)
 	if err != nil {
 		return "", err
 	}
+	ctx = crated.WithActor(ctx, &crated.Actor{UserID: u.ID, Auth: crated.AuthOperator})
 	token, _, err := s.issueToken(ctx, u)
 	return token, err
 }
@@ -246,6 +249,7 @@ func (s *Service) OIDCLogin(ctx context.Context, id crated.Identity, replace boo
 			return nil, err
 		}
 	}
+	ctx = s.loggedIn(ctx, u, crated.AuthOpenID)
 	res := &crated.LoginResult{Username: u.Login}
 	if !replace && s.cfg.Sealer != nil {
 		t, err := s.store.UserToken(ctx, u.ID)

@@ -451,12 +451,29 @@ func exists(ctx context.Context, q queryer, query string, args ...any) (bool, er
 	return err == nil, err
 }
 
-const insertAuditSQL = `INSERT INTO audit_log (time, user_id, action, crate, version, detail) VALUES (?, ?, ?, ?, ?, ?)`
+const insertAuditSQL = `INSERT INTO audit_log (time, user_id, action, crate, version, detail,
+	actor, auth, token_id, token_name, auth_detail, client)
+	VALUES (?, ?, ?, ?, ?, ?, coalesce((SELECT login FROM users WHERE id = ?), ''), ?, ?, ?, ?, ?)`
 
-// insertAudit records one audit entry by userID at the time of tx.
+// insertAudit records one audit entry by userID at the time of tx, with the
+// authentication and client address that ctx carries.
 func insertAudit(ctx context.Context, tx *writeTx, userID int64, action, crate, version, detail string) error {
-	_, err := tx.ExecContext(ctx, insertAuditSQL, dbTime(tx.now), userID, action, crate, version, detail)
+	e := crated.AuditEntry{UserID: userID, Action: action, Crate: crate, Version: version, Detail: detail}
+	crated.FillAuditEntry(ctx, &e)
+	_, err := tx.ExecContext(ctx, insertAuditSQL, dbTime(tx.now), e.UserID, e.Action, e.Crate, e.Version, e.Detail,
+		e.UserID, e.Auth, e.TokenID, e.TokenName, e.AuthDetail, e.Client)
 	return err
+}
+
+const auditColumns = `id, time, user_id, action, crate, version, detail, actor, auth, token_id, token_name, auth_detail, client`
+
+func scanAudit(r scanner) (*crated.AuditEntry, error) {
+	var e crated.AuditEntry
+	var at int64
+	err := r.Scan(&e.ID, &at, &e.UserID, &e.Action, &e.Crate, &e.Version, &e.Detail,
+		&e.Actor, &e.Auth, &e.TokenID, &e.TokenName, &e.AuthDetail, &e.Client)
+	e.Time = goTime(at)
+	return &e, err
 }
 
 // Audit lists audit entries newest first, at most limit of them (all when
@@ -466,11 +483,5 @@ func (s *Store) Audit(ctx context.Context, limit int) (_ []*crated.AuditEntry, e
 	if limit <= 0 {
 		limit = -1 // SQLite: no limit
 	}
-	return queryAll(ctx, s.read, func(r scanner) (*crated.AuditEntry, error) {
-		var e crated.AuditEntry
-		var at int64
-		err := r.Scan(&e.ID, &at, &e.UserID, &e.Action, &e.Crate, &e.Version, &e.Detail)
-		e.Time = goTime(at)
-		return &e, err
-	}, `SELECT id, time, user_id, action, crate, version, detail FROM audit_log ORDER BY id DESC LIMIT ?`, limit)
+	return queryAll(ctx, s.read, scanAudit, `SELECT `+auditColumns+` FROM audit_log ORDER BY id DESC LIMIT ?`, limit)
 }

@@ -9,13 +9,30 @@ import (
 	"github.com/crated/crated"
 )
 
-const tokenColumns = `id, user_id, hash, sealed, created_at`
+// tokenColumns and scanToken read every kind of token; apitoken.go has the
+// API-token columns' encoding.
+const tokenColumns = `id, user_id, hash, sealed, created_at, kind, name, crate_scopes, endpoint_scopes, expires_at, last_used_at`
 
 func scanToken(r scanner) (*crated.Token, error) {
 	var t crated.Token
 	var created int64
-	err := r.Scan(&t.ID, &t.UserID, &t.Hash, &t.Sealed, &created)
+	var crates, endpoints sql.NullString
+	var expires, used sql.NullInt64
+	err := r.Scan(&t.ID, &t.UserID, &t.Hash, &t.Sealed, &created, &t.Kind, &t.Name, &crates, &endpoints, &expires, &used)
+	if err != nil {
+		return &t, err
+	}
 	t.CreatedAt = goTime(created)
+	if expires.Valid {
+		t.ExpiresAt = goTime(expires.Int64)
+	}
+	if used.Valid {
+		t.LastUsedAt = goTime(used.Int64)
+	}
+	if t.CrateScopes, err = scopesFromDB(crates); err != nil {
+		return &t, err
+	}
+	t.EndpointScopes, err = scopesFromDB(endpoints)
 	return &t, err
 }
 
@@ -29,7 +46,7 @@ func (s *Store) ReplaceToken(ctx context.Context, t *crated.Token) (_ *crated.To
 	}
 	defer tx.Rollback()
 
-	old, err := scanToken(tx.QueryRowContext(ctx, `DELETE FROM tokens WHERE user_id = ? RETURNING `+tokenColumns, t.UserID))
+	old, err := scanToken(tx.QueryRowContext(ctx, `DELETE FROM tokens WHERE user_id = ? AND kind = 'login' RETURNING `+tokenColumns, t.UserID))
 	if errors.Is(err, sql.ErrNoRows) {
 		old = nil
 	} else if err != nil {
@@ -47,7 +64,7 @@ func (s *Store) ReplaceToken(ctx context.Context, t *crated.Token) (_ *crated.To
 	case err != nil:
 		return nil, err
 	}
-	if err := insertAudit(ctx, tx, t.UserID, "token_replace", "", "", ""); err != nil {
+	if err := insertAudit(ctx, tx, t.UserID, crated.AuditTokenReplace, "", "", ""); err != nil {
 		return nil, err
 	}
 	if err := tx.Commit(); err != nil {
@@ -71,7 +88,7 @@ func (s *Store) TokenByHash(ctx context.Context, hash string) (_ *crated.Token, 
 // UserToken returns the user's token.
 func (s *Store) UserToken(ctx context.Context, userID int64) (_ *crated.Token, err error) {
 	defer wrap(&err, "sqlite.UserToken(%d)", userID)
-	t, err := scanToken(s.read.QueryRowContext(ctx, `SELECT `+tokenColumns+` FROM tokens WHERE user_id = ?`, userID))
+	t, err := scanToken(s.read.QueryRowContext(ctx, `SELECT `+tokenColumns+` FROM tokens WHERE user_id = ? AND kind = 'login'`, userID))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, crated.NoToken(userID)
 	}
@@ -81,7 +98,7 @@ func (s *Store) UserToken(ctx context.Context, userID int64) (_ *crated.Token, e
 // RevokeToken deletes the user's token, if there is one.
 func (s *Store) RevokeToken(ctx context.Context, userID int64) (err error) {
 	defer wrap(&err, "sqlite.RevokeToken(%d)", userID)
-	_, err = s.write.ExecContext(ctx, `DELETE FROM tokens WHERE user_id = ?`, userID)
+	_, err = s.write.ExecContext(ctx, `DELETE FROM tokens WHERE user_id = ? AND kind = 'login'`, userID)
 	return err
 }
 

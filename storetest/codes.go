@@ -42,6 +42,10 @@ var Codes = map[string][]string{
 	"TakeLoginState":      {crated.ENOTFOUND, crated.EINVALID},
 	"ReserveLoginAttempt": {crated.EINVALID},
 	"ClearLoginAttempts":  {crated.EINVALID},
+	"CreateAPIToken":      {crated.ENOTFOUND, crated.ECONFLICT, crated.EINVALID},
+	"DeleteUserToken":     {crated.ENOTFOUND},
+	"RecordAudit":         {crated.EINVALID},
+	"CrateAudit":          {crated.EINVALID},
 }
 
 // CheckCode reports a test error when method returned an error whose code
@@ -219,4 +223,30 @@ func (c *checkedStore) ReserveLoginAttempt(ctx context.Context, key string, now 
 
 func (c *checkedStore) ClearLoginAttempts(ctx context.Context, key string) error {
 	return c.check("ClearLoginAttempts", c.Store.ClearLoginAttempts(ctx, key))
+}
+
+func (c *checkedStore) CreateAPIToken(ctx context.Context, tok *crated.Token) error {
+	return c.check("CreateAPIToken", c.Store.CreateAPIToken(ctx, tok))
+}
+
+func (c *checkedStore) UserTokens(ctx context.Context, userID int64) ([]*crated.Token, error) {
+	v, err := c.Store.UserTokens(ctx, userID)
+	return v, c.check("UserTokens", err)
+}
+
+func (c *checkedStore) DeleteUserToken(ctx context.Context, userID, id int64) error {
+	return c.check("DeleteUserToken", c.Store.DeleteUserToken(ctx, userID, id))
+}
+
+func (c *checkedStore) TouchToken(ctx context.Context, id int64, at time.Time) error {
+	return c.check("TouchToken", c.Store.TouchToken(ctx, id, at))
+}
+
+func (c *checkedStore) RecordAudit(ctx context.Context, e *crated.AuditEntry) error {
+	return c.check("RecordAudit", c.Store.RecordAudit(ctx, e))
+}
+
+func (c *checkedStore) CrateAudit(ctx context.Context, crate string, limit int) ([]*crated.AuditEntry, error) {
+	v, err := c.Store.CrateAudit(ctx, crate, limit)
+	return v, c.check("CrateAudit", err)
 }

@@ -55,7 +55,18 @@
 //   - Audit: publish, yank, unyank, owner_add and owner_remove (one entry per
 //     owner actually added or removed) and token_replace, with the acting user
 //     in UserID and the crate's Name and the Vers where they apply. Audit
-//     entries never contain token hashes.
+//     entries never contain token hashes. Every entry also holds the actor's
+//     login at the time, and the authentication and client address that
+//     crated.FillAuditEntry reads from the context of the write.
+//   - API tokens (CreateAPIToken) are additional tokens of a user: the
+//     login-token methods (ReplaceToken, UserToken, RevokeToken) never see
+//     or touch them. Their scopes round-trip with nil (unrestricted) kept
+//     apart from an empty list (nothing allowed). TokenByHash finds both
+//     kinds; UserTokens lists both, oldest first; DeleteUserToken of
+//     another user's token is ENOTFOUND. CreateAPIToken and
+//     DeleteUserToken record token_create and token_revoke entries naming
+//     the token by id and name (crated.TokenAuditDetail). CrateAudit selects
+//     entries by exact crate name, newest first.
 //   - Logins are unique ignoring ASCII case and '-' versus '_'
 //     (cargo.CanonicalName): CreateUser and UpdateUser onto such a look-alike
 //     are ECONFLICT. Lookups (UserByLogin, UsersByName) stay exact.
@@ -127,6 +138,8 @@ func Run(t *testing.T, newStore func(t *testing.T) crated.Store) {
 		{"TokenHashConflict", testTokenHashConflict},
 		{"LoginStates", testLoginStates},
 		{"Audit", testAudit},
+		{"APITokens", testAPITokens},
+		{"AuditAuthentication", testAuditAuthentication},
 		{"Timestamps", testTimestamps},
 		{"BytesRoundTrip", testBytesRoundTrip},
 		{"ConcurrentDistinctVersions", testConcurrentDistinctVersions},

@@ -23,7 +23,7 @@ func parseTemplates(funcs template.FuncMap) map[string]*template.Template {
 	pages := make(map[string]*template.Template, len(pageNames))
 	for _, name := range pageNames {
 		pages[name] = template.Must(template.New(name).Funcs(funcs).ParseFS(templateFS,
-			"templates/layout.html", "templates/"+name+".html"))
+			"templates/layout.html", "templates/crate_audit.html", "templates/"+name+".html"))
 	}
 	return pages
 }

@@ -68,6 +68,7 @@ Usage:
                                    resumable, verified at the end; see docs/deploy.md
   crated backup DIR                copy the embedded registry (SQLite + crate files) into DIR while it serves
   crated gc [--delete]             list (or delete) crate files no version refers to, and stale temporary files
+  crated audit [--crate NAME]      show the audit log: who changed what, how authenticated, from where
   crated mirror prefetch LOCKFILE...
                                    cache every crates.io package of Cargo.lock files in the mirror
   crated import --index DIR --crates DIR --owner LOGIN
@@ -118,6 +119,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return runNginxConfig(ctx, rest, stdout, stderr)
 	case "downloads":
 		return runDownloads(ctx, rest, stdout, stderr)
+	case "audit":
+		return runAudit(ctx, rest, stdout, stderr)
 	case "version", "--version", "-version":
 		if len(rest) > 0 && !isHelp(rest[0]) {
 			return fmt.Errorf("unexpected argument %q\nusage: %s version", rest[0], progName)

@@ -2,6 +2,7 @@ package testenv
 
 import (
 	"context"
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -18,11 +19,25 @@ type Crated struct {
 	Dir string
 	t   testing.TB
 	cfg *config.Config
+	// logTo, when set, receives every log line at debug level.
+	logTo io.Writer
 }
 
 // StartCrated starts crated on 127.0.0.1, port 0, with its data in a temp
 // dir. edit may change the configuration first.
 func StartCrated(t testing.TB, edit ...func(*config.Config)) *Crated {
+	t.Helper()
+	return startCrated(t, nil, edit...)
+}
+
+// StartCratedLogging is StartCrated with every log line, at debug level,
+// written to w: for tests that check what the logs hold.
+func StartCratedLogging(t testing.TB, w io.Writer, edit ...func(*config.Config)) *Crated {
+	t.Helper()
+	return startCrated(t, w, edit...)
+}
+
+func startCrated(t testing.TB, logTo io.Writer, edit ...func(*config.Config)) *Crated {
 	t.Helper()
 	dir := t.TempDir()
 	cfg := config.Default()
@@ -34,7 +49,7 @@ func StartCrated(t testing.TB, edit ...func(*config.Config)) *Crated {
 	for _, e := range edit {
 		e(cfg)
 	}
-	c := &Crated{Dir: dir, t: t, cfg: cfg}
+	c := &Crated{Dir: dir, t: t, cfg: cfg, logTo: logTo}
 	c.start()
 	t.Cleanup(func() { c.Stop() })
 	return c
@@ -48,7 +63,11 @@ func (c *Crated) start() {
 	if os.Getenv("CRATED_TEST_LOG") != "" {
 		level = slog.LevelDebug
 	}
-	m.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	var out io.Writer = os.Stderr
+	if c.logTo != nil {
+		out, level = c.logTo, slog.LevelDebug
+	}
+	m.Logger = slog.New(slog.NewTextHandler(out, &slog.HandlerOptions{Level: level}))
 	if err := m.Open(context.Background()); err != nil {
 		c.t.Fatalf("start crated: %v", err)
 	}
