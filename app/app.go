@@ -28,6 +28,7 @@ import (
 	"github.com/crated/crated/oidc"
 	"github.com/crated/crated/registry"
 	"github.com/crated/crated/sqlite"
+	"github.com/crated/crated/trustpub"
 	"github.com/crated/crated/web"
 )
 
@@ -45,6 +46,8 @@ type Main struct {
 	HTTP    *httpapi.Server
 	// Git is the git index, when [index_config] is set.
 	Git *gitindex.Index
+	// TrustPub is trusted publishing (app/trustpub.go).
+	TrustPub *trustpub.Service
 
 	// URL is the base URL clients use, known once Open has run.
 	URL string
@@ -203,6 +206,9 @@ func (m *Main) Open(ctx context.Context) (err error) {
 			return err
 		}
 	}
+	if m.TrustPub = m.openTrustPub(); m.TrustPub != nil {
+		rcfg.Trusted = m.TrustPub
+	}
 	m.Service = registry.New(m.Store, m.Blobs, rcfg)
 	m.Index = sparse.New(m.Store, 0)
 	m.Service.OnChange(m.Index.Invalidate)
@@ -315,13 +321,14 @@ func (m *Main) httpConfig(rcfg registry.Config) httpapi.Config {
 			// degrades downloads and publishes but keeps the replica in.
 			{Name: "blob_store", Check: m.Blobs.Ping, Degrades: true},
 		},
-		ReadTimeout:      s.ReadTimeout,
-		MetricsToken:     s.MetricsToken,
-		MetricsElsewhere: s.MetricsAddress != "",
-		TrustedProxies:   proxies,
-		LoginRateLimit:   s.LoginRateLimit,
-		TokenRateLimit:   s.TokenRateLimit,
-		PublishRateLimit: s.PublishRateLimit,
+		ReadTimeout:       s.ReadTimeout,
+		TrustedPublishing: m.TrustPub,
+		MetricsToken:      s.MetricsToken,
+		MetricsElsewhere:  s.MetricsAddress != "",
+		TrustedProxies:    proxies,
+		LoginRateLimit:    s.LoginRateLimit,
+		TokenRateLimit:    s.TokenRateLimit,
+		PublishRateLimit:  s.PublishRateLimit,
 	}
 }
 
