@@ -213,7 +213,9 @@ func (m *Main) Open(ctx context.Context) (err error) {
 	m.Index = sparse.New(m.Store, 0)
 	m.Service.OnChange(m.Index.Invalidate)
 
-	m.HTTP = httpapi.New(m.Service, m.Index, m.Blobs, m.httpConfig(rcfg), m.Logger)
+	hcfg := m.httpConfig(rcfg)
+	hcfg.TrustedPublishing = m.TrustPub
+	m.HTTP = httpapi.New(m.Service, m.Index, m.Blobs, hcfg, m.Logger)
 
 	web.New(m.Store, web.Config{
 		BaseURL:      m.URL,
@@ -321,14 +323,13 @@ func (m *Main) httpConfig(rcfg registry.Config) httpapi.Config {
 			// degrades downloads and publishes but keeps the replica in.
 			{Name: "blob_store", Check: m.Blobs.Ping, Degrades: true},
 		},
-		ReadTimeout:       s.ReadTimeout,
-		TrustedPublishing: m.TrustPub,
-		MetricsToken:      s.MetricsToken,
-		MetricsElsewhere:  s.MetricsAddress != "",
-		TrustedProxies:    proxies,
-		LoginRateLimit:    s.LoginRateLimit,
-		TokenRateLimit:    s.TokenRateLimit,
-		PublishRateLimit:  s.PublishRateLimit,
+		ReadTimeout:      s.ReadTimeout,
+		MetricsToken:     s.MetricsToken,
+		MetricsElsewhere: s.MetricsAddress != "",
+		TrustedProxies:   proxies,
+		LoginRateLimit:   s.LoginRateLimit,
+		TokenRateLimit:   s.TokenRateLimit,
+		PublishRateLimit: s.PublishRateLimit,
 	}
 }
 
