@@ -221,3 +221,54 @@ func TestTrustedPublishing(t *testing.T) {
 	status, body, _ = exchange(github.Sign(t, github.GitHubClaims(aud, "org/repo", "release.yml")))
 	wantStatus(t, "exchange after delete", status, body, 400, "No Trusted Publishing config found")
 }
+
+// On a private registry (auth_required), cargo reads the index with the
+// token it publishes with: a trusted-publishing token must be able to read.
+// An explicit audience replaces the default one.
+func TestTrustedPublishingPrivateRegistry(t *testing.T) {
+	github := testenv.StartCIIssuer(t)
+	srv := testenv.StartCrated(t, func(c *config.Config) {
+		c.Server.AuthRequired = true
+		c.TrustedPublishing.GitHubIssuer = github.URL
+		c.TrustedPublishing.GitLabIssuers = nil
+		c.TrustedPublishing.Audience = "crates.example.com"
+	})
+	api := srv.URL + "/api/v1"
+	alice := srv.AddUser("alice")
+	providers := "\n[registry]\nglobal-credential-providers = [\"cargo:token\"]\n"
+	c := testenv.NewCargo(t, srv.IndexURL(), providers)
+	publish(t, c, testenv.Package(t, tpManifest("private-tp", "0.1.0"), nil), alice, "--no-verify")
+	status, body, _ := do(t, "POST", api+"/trusted_publishing/github_configs", alice, jsonBody(t, map[string]any{"github_config": map[string]any{
+		"crate": "private-tp", "repository_owner": "org", "repository_name": "repo", "workflow_filename": "release.yml"}}))
+	if status != 200 {
+		t.Fatalf("create config: %d %s", status, body)
+	}
+	status, body, _ = do(t, "POST", api+"/trusted_publishing/gitlab_configs", alice, jsonBody(t, map[string]any{"gitlab_config": map[string]any{
+		"crate": "private-tp", "namespace": "g", "project": "p", "workflow_filepath": ".gitlab-ci.yml"}}))
+	wantStatus(t, "GitLab turned off", status, body, 400, "GitLab is turned off")
+
+	exchange := func(aud string) (int, []byte, string) {
+		jwt := github.Sign(t, github.GitHubClaims(aud, "org/repo", "release.yml"))
+		status, body, _ := do(t, "POST", api+"/trusted_publishing/tokens", "", jsonBody(t, map[string]string{"jwt": jwt}))
+		var out struct {
+			Token string `json:"token"`
+		}
+		json.Unmarshal(body, &out)
+		return status, body, out.Token
+	}
+	status, body, _ = exchange(strings.TrimPrefix(srv.URL, "http://"))
+	wantStatus(t, "default audience when audience is set", status, body, 400, "audience")
+	status, body, token := exchange("crates.example.com")
+	if status != 200 {
+		t.Fatalf("exchange: %d %s", status, body)
+	}
+	c.Env = []string{"CARGO_REGISTRIES_CRATED_TOKEN=" + token}
+	c.MustRun(testenv.Package(t, tpManifest("private-tp", "0.2.0"), nil), "publish", "--registry", "crated", "--allow-dirty", "--no-verify")
+	if status, _, _ := do(t, "GET", srv.URL+"/index/pr/iv/private-tp", token, nil); status != 200 {
+		t.Errorf("index read with the trusted-publishing token: %d", status)
+	}
+	do(t, "DELETE", api+"/trusted_publishing/tokens", "Bearer "+token, nil)
+	if status, _, _ := do(t, "GET", srv.URL+"/index/pr/iv/private-tp", token, nil); status != 401 {
+		t.Errorf("index read with a revoked token: %d, want 401", status)
+	}
+}

@@ -146,6 +146,10 @@ func (s *Server) read(fn handlerFunc) http.HandlerFunc {
 		return s.handle(fn)
 	}
 	return s.handle(func(w http.ResponseWriter, r *http.Request) error {
+		// cargo publish reads the index with the token it publishes with.
+		if s.trustedRead(r) {
+			return fn(w, r)
+		}
 		if _, err := s.svc.Authenticate(r.Context(), r.Header.Get("Authorization")); err != nil {
 			if crated.IsCode(err, crated.EFORBIDDEN) {
 				// cargo answers a 401 on a sent token with "token rejected,

@@ -35,6 +35,18 @@ func (s *Server) publishAuthed(fn authedFunc) http.HandlerFunc {
 	}
 }
 
+// trustedRead reports whether a private registry's read carries a valid
+// trusted-publishing token: cargo publish sends the token it publishes with
+// on its index requests (and its read pre-check), so the CI job must be
+// able to read the registry it publishes to.
+func (s *Server) trustedRead(r *http.Request) bool {
+	if _, ok := registry.TrustedToken(r.Header.Get("Authorization")); !ok || s.cfg.TrustedPublishing == nil {
+		return false
+	}
+	_, _, err := s.cfg.TrustedPublishing.Authenticate(r.Context(), r.Header.Get("Authorization"))
+	return err == nil
+}
+
 // refuseTrustedToken gives a trusted-publishing token sent anywhere but to
 // publish a clear refusal rather than "invalid token".
 func refuseTrustedToken(r *http.Request) error {
