@@ -1,10 +1,15 @@
 package e2e
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/crated/crated/config"
 	"github.com/crated/crated/internal/testenv"
@@ -271,4 +276,31 @@ func TestTrustedPublishingPrivateRegistry(t *testing.T) {
 	if status, _, _ := do(t, "GET", srv.URL+"/index/pr/iv/private-tp", token, nil); status != 401 {
 		t.Errorf("index read with a revoked token: %d, want 401", status)
 	}
+}
+
+// trusted_publishing.http_timeout bounds the calls to an issuer: one that
+// never answers costs the exchange a 502, not a request that hangs.
+func TestTrustedPublishingIssuerTimeout(t *testing.T) {
+	hanging := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		<-r.Context().Done()
+	}))
+	defer hanging.Close()
+	signer := testenv.StartCIIssuer(t)
+	srv := testenv.StartCrated(t, func(c *config.Config) {
+		c.TrustedPublishing.GitHubIssuer = hanging.URL
+		c.TrustedPublishing.HTTPTimeout = time.Second
+	})
+	claims := signer.GitHubClaims(strings.TrimPrefix(srv.URL, "http://"), "org/repo", "release.yml")
+	claims["iss"] = hanging.URL
+	// A generous client deadline: without http_timeout the request would
+	// hang past it and fail here rather than stall the suite.
+	client := &http.Client{Timeout: 2 * time.Minute}
+	resp, err := client.Post(srv.URL+"/api/v1/trusted_publishing/tokens", "application/json",
+		bytes.NewReader(jsonBody(t, map[string]string{"jwt": signer.Sign(t, claims)})))
+	if err != nil {
+		t.Fatalf("exchange against a hanging issuer: %v", err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	wantStatus(t, "hanging issuer", resp.StatusCode, body, 502, "could not reach the OpenID issuer")
 }
