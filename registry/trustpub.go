@@ -17,11 +17,27 @@ import (
 // token alone says which kind it is (as crates.io's "cio_tp_").
 const TrustedTokenPrefix = "crated_tp_"
 
+// TrustedTokenLength is the number of random alphanumerics after the
+// prefix.
+const TrustedTokenLength = 32
+
 // TrustedToken returns the trusted-publishing token in an Authorization
-// header value, raw or "Bearer TOKEN", and whether there is one.
+// header value, raw or "Bearer TOKEN", and whether there is one. The shape
+// is checked whole, not just the prefix: an ordinary token ("crated_" and
+// 43 base64url characters) may begin with "crated_tp_" by chance, and must
+// still be taken for what it is.
 func TrustedToken(header string) (string, bool) {
 	t := tokenFromHeader(header)
-	return t, strings.HasPrefix(t, TrustedTokenPrefix)
+	rest, ok := strings.CutPrefix(t, TrustedTokenPrefix)
+	if !ok || len(rest) != TrustedTokenLength {
+		return t, false
+	}
+	for _, c := range []byte(rest) {
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9') {
+			return t, false
+		}
+	}
+	return t, true
 }
 
 // TrustedGrant is what one trusted-publishing token allows: publishing the

@@ -198,7 +198,7 @@ func (s *Service) Exchange(ctx context.Context, jwt string) (string, error) {
 		}
 		ids = append(ids, cfg.ID)
 	}
-	token := registry.TrustedTokenPrefix + randomAlnum(32)
+	token := registry.TrustedTokenPrefix + randomAlnum(registry.TrustedTokenLength)
 	t := &crated.TrustPubToken{Hash: registry.HashToken(token), ConfigIDs: ids, Publisher: id.publisher, ExpiresAt: now.Add(TokenLifetime)}
 	if err := s.store.PutTrustPubToken(ctx, t); err != nil {
 		return "", err
