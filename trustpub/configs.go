@@ -2,14 +2,11 @@ package trustpub
 
 import (
 	"context"
-	"encoding/json"
 	"strings"
 
 	"github.com/crated/crated"
 	"github.com/crated/crated/cargo"
 )
-
-func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
 
 func canonical(name string) string { return cargo.CanonicalName(name) }
 

@@ -131,8 +131,8 @@ func (is *issuer) getJSON(ctx context.Context, url string, v any) error {
 	return nil
 }
 
-// verify checks raw's RS256 signature with the issuer's key and returns its
-// payload.
+// verify checks the JWT's RS256 signature with the issuer's key named by
+// its kid, and returns its payload.
 func (is *issuer) verify(ctx context.Context, jws *jose.JSONWebSignature) ([]byte, error) {
 	kid := jws.Signatures[0].Header.KeyID
 	if kid == "" {

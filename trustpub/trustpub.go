@@ -10,6 +10,7 @@ package trustpub
 import (
 	"context"
 	"crypto/rand"
+	"encoding/json"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -130,7 +131,7 @@ func (s *Service) Exchange(ctx context.Context, jwt string) (string, error) {
 	var unverified struct {
 		Issuer string `json:"iss"`
 	}
-	if err := jsonUnmarshal(jws.UnsafePayloadWithoutVerification(), &unverified); err != nil {
+	if err := json.Unmarshal(jws.UnsafePayloadWithoutVerification(), &unverified); err != nil {
 		return "", invalid("the JWT's claims are not valid JSON")
 	}
 	iss := strings.TrimSuffix(unverified.Issuer, "/")
@@ -143,7 +144,7 @@ func (s *Service) Exchange(ctx context.Context, jwt string) (string, error) {
 		return "", err
 	}
 	var c claims
-	if err := jsonUnmarshal(payload, &c); err != nil {
+	if err := json.Unmarshal(payload, &c); err != nil {
 		return "", invalid("the JWT's claims are not valid: %v", err)
 	}
 	now := s.cfg.Now()
@@ -313,8 +314,7 @@ func randomAlnum(n int) string {
 }
 
 func randIntn(n int) int {
-	// rand.Text's alphabet would do, but its length is fixed; rejection
-	// sampling keeps the draw uniform.
+	// Rejection sampling keeps the draw uniform over the n characters.
 	var one [1]byte
 	for {
 		if _, err := rand.Read(one[:]); err != nil {
