@@ -28,6 +28,7 @@ import (
 	"github.com/crated/crated/oidc"
 	"github.com/crated/crated/registry"
 	"github.com/crated/crated/sqlite"
+	"github.com/crated/crated/trustpub"
 	"github.com/crated/crated/web"
 )
 
@@ -47,6 +48,8 @@ type Main struct {
 	Git *gitindex.Index
 	// static publishes the read side as files (server_config.static_dir).
 	static *staticState
+	// TrustPub is trusted publishing (app/trustpub.go).
+	TrustPub *trustpub.Service
 
 	// URL is the base URL clients use, known once Open has run.
 	URL string
@@ -205,6 +208,9 @@ func (m *Main) Open(ctx context.Context) (err error) {
 			return err
 		}
 	}
+	if m.TrustPub = m.openTrustPub(); m.TrustPub != nil {
+		rcfg.Trusted = m.TrustPub
+	}
 	m.Service = registry.New(m.Store, m.Blobs, rcfg)
 	m.Index = sparse.New(m.Store, 0)
 	m.Service.OnChange(m.Index.Invalidate)
@@ -217,6 +223,7 @@ func (m *Main) Open(ctx context.Context) (err error) {
 	}, m.Logger)
 	hcfg := m.httpConfig(rcfg)
 	hcfg.RegistryName, hcfg.Pages = cfg.Server.RegistryName, ui
+	hcfg.TrustedPublishing = m.TrustPub
 	m.HTTP = httpapi.New(m.Service, m.Index, m.Blobs, hcfg, m.Logger)
 	ui.Routes(m.HTTP.Mux())
 

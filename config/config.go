@@ -53,6 +53,9 @@ type Config struct {
 	Index      *IndexConfig     `toml:"index_config"`  // git index; nil when the section is absent
 	OpenID     *OpenIDConfig    `toml:"openid_config"` // OpenID login; nil when absent
 	Mirror     *MirrorConfig    `toml:"mirror_config"` // upstream mirror; nil when absent
+	// TrustedPublishing is always present: trusted publishing is on by
+	// default and turned off by emptying its issuers.
+	TrustedPublishing TrustedPublishingConfig `toml:"trusted_publishing"`
 
 	// File is the file the configuration was loaded from, "" for none.
 	File string `toml:"-"`
@@ -302,6 +305,28 @@ type MirrorConfig struct {
 	UpstreamConcurrency int `toml:"upstream_concurrency"`
 }
 
+// TrustedPublishingConfig is [trusted_publishing]: which CI providers' OpenID
+// Connect ID tokens may be exchanged for publish tokens (package trustpub).
+type TrustedPublishingConfig struct {
+	// GitHubIssuer is GitHub Actions' issuer; "" turns GitHub off.
+	GitHubIssuer string `toml:"github_issuer"`
+	// GitLabIssuers are the GitLab instances trusted (gitlab.com and any
+	// self-hosted one); empty turns GitLab off.
+	GitLabIssuers []string `toml:"gitlab_issuers"`
+	// Audience is the `aud` ID tokens must carry; "" is base_url without
+	// its scheme, what crates-io-auth-action asks for.
+	Audience string `toml:"audience"`
+	// HTTPTimeout bounds each fetch of an issuer's discovery document and
+	// keys.
+	HTTPTimeout time.Duration `toml:"http_timeout"`
+}
+
+// Default GitHub Actions and GitLab issuers.
+const (
+	DefaultGitHubIssuer = "https://token.actions.githubusercontent.com"
+	DefaultGitLabIssuer = "https://gitlab.com"
+)
+
 // Default returns the embedded configuration used when there is no file:
 // 127.0.0.1:8000, SQLite and files under ./crated-data, no git index, no
 // OpenID, no mirror.
@@ -354,6 +379,11 @@ func newConfig(fromFile bool) *Config {
 			CacheDirPath: "crated-data/cache",
 			S3Timeout:    30 * time.Second,
 			S3MaxRetries: 2,
+		},
+		TrustedPublishing: TrustedPublishingConfig{
+			GitHubIssuer:  DefaultGitHubIssuer,
+			GitLabIssuers: []string{DefaultGitLabIssuer},
+			HTTPTimeout:   10 * time.Second,
 		},
 		fromFile: fromFile,
 	}

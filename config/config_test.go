@@ -87,6 +87,11 @@ func TestDefault(t *testing.T) {
 			S3Timeout:    30 * time.Second,
 			S3MaxRetries: 2,
 		},
+		TrustedPublishing: TrustedPublishingConfig{
+			GitHubIssuer:  "https://token.actions.githubusercontent.com",
+			GitLabIssuers: []string{"https://gitlab.com"},
+			HTTPTimeout:   10 * time.Second,
+		},
 	}
 	got := Default()
 	if !reflect.DeepEqual(comparable(got), want) {

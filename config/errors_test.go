@@ -99,6 +99,8 @@ func TestErrors(t *testing.T) {
 			want: []string{"db_config.query_timeout", "must be positive"}},
 		{name: "zero openid http timeout", file: "[openid_config]\nissuer_url = \"https://gitlab.com\"\nredirect_url = \"https://x.example.com\"\nclient_id = \"id\"\nclient_secret = \"s\"\nhttp_timeout = \"0s\"\n",
 			want: []string{"openid_config.http_timeout", "must be positive"}},
+		{name: "trusted publishing", file: "[trusted_publishing]\ngithub_issuer = \"token.actions\"\ngitlab_issuers = [\"ftp://gitlab.example.com\"]\naudience = \"https://crates.example.com\"\nhttp_timeout = 0\n",
+			want: []string{"trusted_publishing.github_issuer", "trusted_publishing.gitlab_issuers", "trusted_publishing.audience", "trusted_publishing.http_timeout"}},
 		{name: "redis", file: "[db_config]\nredis_url = \"redis://:hunter2@localhost\"\n", secret: "hunter2",
 			want: []string{"db_config.redis_url", "SQLite", "db_config.postgres_url", "crated import"}},
 		{name: "mongodb", flags: []string{"--mongodb-url", "mongodb://u:hunter2@localhost:27017"}, secret: "hunter2",

@@ -66,6 +66,7 @@ const (
 	secIndex      = "index_config"
 	secOpenID     = "openid_config"
 	secMirror     = "mirror_config"
+	secTrustPub   = "trusted_publishing"
 )
 
 // sections in the order they are documented and validated. ensure creates an
@@ -80,6 +81,7 @@ var sections = []struct {
 	{secIndex, func(c *Config) { c.index() }},
 	{secOpenID, func(c *Config) { c.openID() }},
 	{secMirror, func(c *Config) { c.mirror() }},
+	{secTrustPub, func(*Config) {}}, // always present: on by default
 }
 
 func isSection(name string) bool {
@@ -232,6 +234,12 @@ var keys = func() []*keyDef {
 		func(c *Config) any { return &c.mirror().UpstreamTokenFile })
 	add(s, "upstream_timeout", kDuration, func(c *Config) any { return &c.mirror().UpstreamTimeout })
 	add(s, "upstream_concurrency", kInt, func(c *Config) any { return &c.mirror().UpstreamConcurrency })
+
+	s = secTrustPub
+	add(s, "github_issuer", kString, func(c *Config) any { return &c.TrustedPublishing.GitHubIssuer })
+	add(s, "gitlab_issuers", kList, func(c *Config) any { return &c.TrustedPublishing.GitLabIssuers })
+	add(s, "audience", kString, func(c *Config) any { return &c.TrustedPublishing.Audience })
+	add(s, "http_timeout", kDuration, func(c *Config) any { return &c.TrustedPublishing.HTTPTimeout })
 	return ks
 }()
 

@@ -29,6 +29,7 @@ func (c *Config) Validate() error {
 	if c.Mirror != nil {
 		c.validateMirror(v)
 	}
+	c.validateTrustedPublishing(v)
 	return v.p.err()
 }
 
@@ -323,6 +324,22 @@ func (c *Config) validateMirror(v *validator) {
 				v.fail(l.key, "%q is not a valid pattern", p)
 			}
 		}
+	}
+}
+
+func (c *Config) validateTrustedPublishing(v *validator) {
+	tp := &c.TrustedPublishing
+	if tp.GitHubIssuer != "" {
+		v.httpURL("trusted_publishing.github_issuer", tp.GitHubIssuer)
+	}
+	for _, u := range tp.GitLabIssuers {
+		v.httpURL("trusted_publishing.gitlab_issuers", u)
+	}
+	if strings.Contains(tp.Audience, "://") || strings.ContainsAny(tp.Audience, " \t") {
+		v.fail("trusted_publishing.audience", "%q must be a bare audience such as \"crates.example.com\", without a scheme", tp.Audience)
+	}
+	if tp.HTTPTimeout <= 0 {
+		v.fail("trusted_publishing.http_timeout", "must be positive, got %s", tp.HTTPTimeout)
 	}
 }
 

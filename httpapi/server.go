@@ -15,6 +15,7 @@ import (
 	"github.com/crated/crated"
 	"github.com/crated/crated/index/sparse"
 	"github.com/crated/crated/registry"
+	"github.com/crated/crated/trustpub"
 )
 
 // Config holds the HTTP layer's plain settings.
@@ -54,6 +55,9 @@ type Config struct {
 	// Rate limits, requests per minute per client (0: none): password
 	// logins, token and pending-login creation, publishes (also per user).
 	LoginRateLimit, TokenRateLimit, PublishRateLimit int
+
+	// TrustedPublishing serves trusted publishing (trustpub.go); nil: off.
+	TrustedPublishing *trustpub.Service
 }
 
 // Server is the HTTP API.
@@ -127,6 +131,10 @@ type authedFunc func(w http.ResponseWriter, r *http.Request, u *crated.User) err
 // whose context carries the token: the registry checks its scopes there.
 func (s *Server) authed(fn authedFunc) http.HandlerFunc {
 	return s.handle(func(w http.ResponseWriter, r *http.Request) error {
+		// Only publish accepts trusted-publishing tokens (publishAuthed).
+		if err := refuseTrustedToken(r); err != nil {
+			return err
+		}
 		ctx, u, err := s.svc.Authorize(r.Context(), r.Header.Get("Authorization"))
 		if err != nil {
 			return err
@@ -143,6 +151,10 @@ func (s *Server) read(fn handlerFunc) http.HandlerFunc {
 		return s.handle(fn)
 	}
 	return s.handle(func(w http.ResponseWriter, r *http.Request) error {
+		// cargo publish reads the index with the token it publishes with.
+		if s.trustedRead(r) {
+			return fn(w, r)
+		}
 		if _, err := s.svc.Authenticate(r.Context(), r.Header.Get("Authorization")); err != nil {
 			if crated.IsCode(err, crated.EFORBIDDEN) {
 				// cargo answers a 401 on a sent token with "token rejected,
@@ -160,7 +172,7 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /index/config.json", s.read(s.handleConfig))
 	m.HandleFunc("GET /index/{path...}", s.read(s.handleIndexFile))
 
-	m.HandleFunc("PUT /api/v1/crates/new", s.authed(s.handlePublish))
+	m.HandleFunc("PUT /api/v1/crates/new", s.publishAuthed(s.handlePublish)) // trusted publishing too
 	m.HandleFunc("DELETE /api/v1/crates/{name}/{version}/yank", s.authed(s.handleYank(true)))
 	m.HandleFunc("PUT /api/v1/crates/{name}/{version}/unyank", s.authed(s.handleYank(false)))
 	m.HandleFunc("GET /api/v1/crates/{name}/owners", s.read(s.handleOwnersList))
@@ -176,6 +188,15 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /api/v1/crates/{name}/{version}/dependencies", s.read(s.handleCrateDependencies))
 	m.HandleFunc("GET /api/v1/crates/{name}/{version}/readme", s.read(s.handleCrateReadme))
 	m.HandleFunc("GET /api/v1/auth", s.read(s.handleAuthCheck))
+	// Trusted publishing (trustpub.go).
+	m.HandleFunc("PATCH /api/v1/crates/{name}", s.authed(s.handleCratePatch))
+	for _, p := range []string{crated.TrustPubGitHub, crated.TrustPubGitLab} {
+		m.HandleFunc("POST /api/v1/trusted_publishing/"+p+"_configs", s.authed(s.handleTrustPubCreate(p)))
+		m.HandleFunc("GET /api/v1/trusted_publishing/"+p+"_configs", s.authed(s.handleTrustPubList(p)))
+		m.HandleFunc("DELETE /api/v1/trusted_publishing/"+p+"_configs/{id}", s.authed(s.handleTrustPubDelete(p)))
+	}
+	m.HandleFunc("POST /api/v1/trusted_publishing/tokens", s.handle(s.handleTrustPubExchange))
+	m.HandleFunc("DELETE /api/v1/trusted_publishing/tokens", s.handle(s.handleTrustPubRevoke))
 	dl := "/" + strings.Join(s.cfg.DLPath, "/")
 	if dl != "/api/v1/crates" {
 		m.HandleFunc("GET "+dl+"/{name}/{version}/download", s.read(s.handleDownload))

@@ -81,12 +81,14 @@ func (s *Service) Publish(ctx context.Context, u *crated.User, body io.Reader) (
 		if existing.Name != meta.Name {
 			return nil, renamed(existing.Name, meta.Name)
 		}
-		if err := s.requireOwner(ctx, existing, u); err != nil {
-			return nil, err
-		}
 		if err := requireScope(ctx, crated.ScopePublishUpdate, existing.Name); err != nil {
 			return nil, err
 		}
+	}
+	// Ownership, or a trusted-publishing grant (trustpub.go), decides; u
+	// becomes the user the version is recorded as published by.
+	if u, err = s.authorizePublish(ctx, u, meta.Name, existing); err != nil {
+		return nil, err
 	}
 
 	res := &PublishResult{Crate: meta.Name, Version: version.String()}
@@ -142,7 +144,7 @@ func (s *Service) Publish(ctx context.Context, u *crated.User, body io.Reader) (
 		if existing.Name != meta.Name {
 			return nil, renamed(existing.Name, meta.Name)
 		}
-		if err := s.requireOwner(ctx, existing, u); err != nil {
+		if _, err := s.authorizePublish(ctx, u, meta.Name, existing); err != nil {
 			return nil, err
 		}
 		if err := requireScope(ctx, crated.ScopePublishUpdate, existing.Name); err != nil {
@@ -158,6 +160,7 @@ func (s *Service) Publish(ctx context.Context, u *crated.User, body io.Reader) (
 		return nil, err
 	}
 	s.notify(canon)
+	s.trustedPublished(ctx, meta.Name, version.String())
 	return res, nil
 }
 

@@ -40,6 +40,9 @@ type Config struct {
 	LoginFailureWindow time.Duration
 	Now                func() time.Time
 	Logger             *slog.Logger
+	// Trusted adds trusted publishing's rules to publishes (trustpub.go);
+	// nil: none.
+	Trusted PublishPolicy
 }
 
 // Service is the registry.

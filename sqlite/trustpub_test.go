@@ -1,0 +1,16 @@
+package sqlite_test
+
+import (
+	"testing"
+
+	"github.com/crated/crated"
+	"github.com/crated/crated/storetest"
+)
+
+func TestTrustPub(t *testing.T) {
+	for _, name := range []string{"file", "memory"} {
+		t.Run(name, func(t *testing.T) {
+			storetest.RunTrustPub(t, func(t *testing.T) crated.Store { return open(t, name) })
+		})
+	}
+}
