@@ -10,6 +10,7 @@
 //	crated migrate-store ...         copy a registry between stores
 //	crated backup DIR                copy the embedded registry while it serves
 //	crated gc [--delete]             find (and remove) unreferenced crate files
+//	crated crate delete NAME [VERS]  remove a version or a crate for good (--force)
 //	crated mirror prefetch LOCK...   fill the mirror's cache from Cargo.lock files
 //	crated version
 //
@@ -65,6 +66,8 @@ Usage:
                                    resumable, verified at the end; see docs/deploy.md
   crated backup DIR                copy the embedded registry (SQLite + crate files) into DIR while it serves
   crated gc [--delete]             list (or delete) crate files no version refers to, and stale temporary files
+  crated crate delete NAME [VERSION] --force
+                                   remove a version, or a whole crate, for good (a leaked secret, a legal request)
   crated mirror prefetch LOCKFILE...
                                    cache every crates.io package of Cargo.lock files in the mirror
   crated version                   print the version
@@ -101,6 +104,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return runBackup(ctx, rest, stdout, stderr)
 	case "gc":
 		return runGC(ctx, rest, stdout, stderr)
+	case "crate":
+		return runCrate(ctx, rest, stdout, stderr)
 	case "version", "--version", "-version":
 		if len(rest) > 0 && !isHelp(rest[0]) {
 			return fmt.Errorf("unexpected argument %q\nusage: %s version", rest[0], progName)

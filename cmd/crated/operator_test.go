@@ -352,7 +352,7 @@ func TestHelpEverywhere(t *testing.T) {
 	cmds := [][]string{
 		{}, {"serve"}, {"user"}, {"user", "add"}, {"user", "list"}, {"user", "passwd"},
 		{"token"}, {"token", "rotate"}, {"migrate"}, {"index"}, {"index", "rebuild"},
-		{"migrate-store"}, {"backup"}, {"gc"}, {"mirror"}, {"mirror", "prefetch"}, {"version"},
+		{"migrate-store"}, {"backup"}, {"gc"}, {"crate"}, {"crate", "delete"}, {"mirror"}, {"mirror", "prefetch"}, {"version"},
 	}
 	for _, cmd := range cmds {
 		for _, h := range []string{"-h", "-help", "--help"} {
