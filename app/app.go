@@ -144,6 +144,7 @@ func (m *Main) serviceConfig() registry.Config {
 	}.WithDefaults()
 	return registry.Config{
 		IndexURLs:        []string{"sparse+" + m.URL + "/index/"},
+		LoginURL:         m.URL + "/me",
 		Limits:           lim,
 		LoginPrefix:      cfg.DB.LoginPrefix,
 		OpenRegistration: cfg.Server.OpenRegistration,

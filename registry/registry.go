@@ -28,6 +28,9 @@ type Config struct {
 	// Sealer keeps a re-displayable copy of tokens (OpenID mode). Nil: only
 	// hashes are stored.
 	Sealer *Sealer
+	// LoginURL is where a user gets a new token ({base_url}/me), named in
+	// the answer to an invalid one.
+	LoginURL string
 	// PasswordHashConcurrency bounds the password hashes run at once
 	// (0: DefaultPasswordHashConcurrency); PasswordHashWait is how long a
 	// check queues for one before the answer is 503 (0: 2 seconds).
@@ -98,19 +101,33 @@ func (s *Service) Limits() cargo.Limits { return s.cfg.Limits }
 func (s *Service) Authenticate(ctx context.Context, header string) (*crated.User, error) {
 	token := tokenFromHeader(header)
 	if token == "" {
-		return nil, crated.Errorf(crated.EUNAUTHORIZED, "this action requires a token: run `cargo login` with a token from the registry's /me page")
+		return nil, crated.Errorf(crated.EUNAUTHORIZED, "this action requires a token: run `cargo login` with a token from %s", s.loginURL())
 	}
 	t, err := s.store.TokenByHash(ctx, HashToken(token))
 	if crated.IsCode(err, crated.ENOTFOUND) {
-		return nil, crated.Errorf(crated.EFORBIDDEN, "invalid or revoked token")
+		return nil, s.invalidToken()
 	} else if err != nil {
 		return nil, err
 	}
 	u, err := s.store.UserByID(ctx, t.UserID)
 	if crated.IsCode(err, crated.ENOTFOUND) {
-		return nil, crated.Errorf(crated.EFORBIDDEN, "invalid or revoked token")
+		return nil, s.invalidToken()
 	}
 	return u, err
+}
+
+// invalidToken is the answer to a token that is not (or no longer) valid:
+// where to get a new one.
+func (s *Service) invalidToken() error {
+	return crated.Errorf(crated.EFORBIDDEN, "invalid or revoked token: get a new one at %s and run `cargo login`", s.loginURL())
+}
+
+// loginURL is the page that hands out tokens.
+func (s *Service) loginURL() string {
+	if s.cfg.LoginURL == "" {
+		return "the registry's /me page"
+	}
+	return s.cfg.LoginURL
 }
 
 // findCrate loads a crate by any spelling of its name.

@@ -1,0 +1,91 @@
+package e2e
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/crated/crated/internal/testenv"
+)
+
+func libToml(name, vers string) string {
+	return `[package]
+name = "` + name + `"
+version = "` + vers + `"
+edition = "2021"
+description = "A crate of the delete test"
+license = "MIT"
+`
+}
+
+func userToml(req string) string {
+	return `[package]
+name = "user"
+version = "0.1.0"
+edition = "2021"
+publish = false
+
+[dependencies]
+leaky = { version = "` + req + `", registry = "crated" }
+`
+}
+
+// TestDeleteKeepsOtherBuilds: after an operator deletes leaky 0.2.0 (the
+// service method `crated crate delete` calls), stock cargo resolves and
+// builds a project that leaky 0.1 satisfies, from a fresh cache, and a
+// project that needs 0.2 fails to resolve rather than get other bytes.
+func TestDeleteKeepsOtherBuilds(t *testing.T) {
+	srv := testenv.StartCrated(t)
+	alice := srv.AddUser("alice")
+	c := testenv.NewCargo(t, srv.IndexURL(), "")
+	publish(t, c, testenv.Package(t, libToml("leaky", "0.1.0"), nil), alice)
+	publish(t, c, testenv.Package(t, libToml("leaky", "0.2.0"), nil), alice)
+	main := map[string]string{"src/main.rs": "fn main() { println!(\"v={}\", leaky::hello()); }\n"}
+	needs02 := testenv.Package(t, userToml("0.2"), main)
+	c.MustRun(needs02, "build", "-q")
+
+	svc := srv.Service
+	d, err := svc.PlanDelete(context.Background(), "leaky", "0.2.0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.Delete(context.Background(), d, "operator test", "leaked key"); err != nil {
+		t.Fatal(err)
+	}
+
+	fresh := testenv.NewCargo(t, srv.IndexURL(), "")
+	if out := fresh.MustRun(testenv.Package(t, userToml("0.1"), main), "run", "-q"); !strings.Contains(out, "v=1") {
+		t.Errorf("a build that needs leaky 0.1 after the delete of 0.2.0: %s", out)
+	}
+	out := fresh.MustFail(testenv.Package(t, userToml("0.2"), main), "generate-lockfile")
+	if !strings.Contains(out, "leaky") {
+		t.Errorf("cargo's failure for the deleted version does not name the crate:\n%s", out)
+	}
+}
+
+// TestErrorMessagesSayWhatToDo: cargo shows the registry's detail, and the
+// detail tells the user what to do: the name that exists, where to get a
+// new token.
+func TestErrorMessagesSayWhatToDo(t *testing.T) {
+	srv := testenv.StartCrated(t)
+	alice := srv.AddUser("alice")
+	c := testenv.NewCargo(t, srv.IndexURL(), "")
+	publish(t, c, testenv.Package(t, libToml("foo-bar", "0.1.0"), nil), alice)
+
+	out := c.MustFail(testenv.Package(t, libToml("Foo_bar", "0.2.0"), nil),
+		"publish", "--registry", "crated", "--token", alice, "--allow-dirty", "--no-verify")
+	for _, want := range []string{"a crate named `foo-bar` already exists", "differ only in case or `-`/`_` are the same crate"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("cargo publish of Foo_bar when foo-bar exists: output lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "previously named") {
+		t.Errorf("the message still reads like a rename:\n%s", out)
+	}
+
+	out = c.MustFail(testenv.Package(t, libToml("foo-bar", "0.3.0"), nil),
+		"publish", "--registry", "crated", "--token", "not-a-token", "--allow-dirty", "--no-verify")
+	if want := "get a new one at " + srv.URL + "/me"; !strings.Contains(out, want) {
+		t.Errorf("cargo publish with an invalid token: output lacks %q:\n%s", want, out)
+	}
+}
