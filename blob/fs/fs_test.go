@@ -5,7 +5,7 @@ import (
 
 	"github.com/crated/crated"
 	"github.com/crated/crated/blob/fs"
-	"github.com/crated/crated/blobtest"
+	"github.com/crated/crated/blob/blobtest"
 )
 
 func TestStore(t *testing.T) {

@@ -12,7 +12,7 @@ import (
 
 	"github.com/crated/crated"
 	"github.com/crated/crated/blob/fs"
-	"github.com/crated/crated/blobtest"
+	"github.com/crated/crated/blob/blobtest"
 )
 
 func newStore(t *testing.T) (*fs.Store, string) {

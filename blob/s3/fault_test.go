@@ -15,7 +15,7 @@ import (
 
 	"github.com/crated/crated"
 	"github.com/crated/crated/blob/s3"
-	"github.com/crated/crated/blobtest"
+	"github.com/crated/crated/blob/blobtest"
 )
 
 // fakeS3 is an object store with one bucket holding one object, that can

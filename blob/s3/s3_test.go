@@ -19,7 +19,7 @@ import (
 
 	"github.com/crated/crated"
 	"github.com/crated/crated/blob/s3"
-	"github.com/crated/crated/blobtest"
+	"github.com/crated/crated/blob/blobtest"
 )
 
 // server returns the S3 server to test against, from the environment; it
