@@ -11,7 +11,6 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -35,8 +34,6 @@ import (
 type Main struct {
 	Config *config.Config
 	Logger *slog.Logger
-	// Environ is consulted for CRATED_TOKEN_SEAL_KEY; defaults to os.Environ.
-	Environ []string
 
 	Store   crated.Store
 	Blobs   crated.BlobStore
@@ -175,9 +172,6 @@ func (m *Main) Open(ctx context.Context) (err error) {
 	}
 	// Every package gets a logger that names the request a line belongs to.
 	m.Logger = slog.New(httpapi.LogHandler(m.Logger.Handler()))
-	if m.Environ == nil {
-		m.Environ = os.Environ()
-	}
 	defer func() {
 		if err != nil {
 			m.Close()
