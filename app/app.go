@@ -376,13 +376,9 @@ func (m *Main) Start() {
 		m.wg.Add(1)
 		go func() {
 			defer m.wg.Done()
-			changed := func(canon string) {
-				m.Index.Invalidate(canon)
-				if m.Git != nil {
-					m.Git.Changed(canon)
-				}
-			}
-			if err := n.Listen(ctx, changed); err != nil && ctx.Err() == nil {
+			// Every change hook (sparse cache, git index, ...) runs for
+			// the changes of other replicas and processes too.
+			if err := n.Listen(ctx, m.Service.Changed); err != nil && ctx.Err() == nil {
 				m.Logger.Error("change notifications stopped", "err", err)
 			}
 		}()

@@ -2,9 +2,14 @@ package e2e
 
 import (
 	"context"
+	"log/slog"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/crated/crated"
+	"github.com/crated/crated/app"
+	"github.com/crated/crated/config"
 	"github.com/crated/crated/internal/testenv"
 )
 
@@ -87,5 +92,63 @@ func TestErrorMessagesSayWhatToDo(t *testing.T) {
 		"publish", "--registry", "crated", "--token", "not-a-token", "--allow-dirty", "--no-verify")
 	if want := "get a new one at " + srv.URL + "/me"; !strings.Contains(out, want) {
 		t.Errorf("cargo publish with an invalid token: output lacks %q:\n%s", want, out)
+	}
+}
+
+// TestDeleteAcrossReplicas: an operator's delete, run in its own process
+// against PostgreSQL and S3 (here a third app.Main, as `crated crate
+// delete` opens one), reaches a replica that has the index file cached:
+// PostgreSQL notifies it. The object is removed from the bucket.
+func TestDeleteAcrossReplicas(t *testing.T) {
+	cl := newCluster(t)
+	a, b := cl.replica(t), cl.replica(t)
+	alice := a.AddUser("alice")
+	c := testenv.NewCargo(t, a.IndexURL(), "")
+	publish(t, c, testenv.Package(t, libToml("leaky", "0.1.0"), nil), alice)
+	publish(t, c, testenv.Package(t, libToml("leaky", "0.2.0"), nil), alice)
+	if _, body := indexFile(t, b, "le/ak/leaky"); !strings.Contains(body, `"vers":"0.2.0"`) {
+		t.Fatalf("replica B's index lacks 0.2.0 before the delete: %s", body)
+	}
+
+	op := app.NewMain()
+	op.Config = config.Default()
+	op.Config.DB.DBDirPath = t.TempDir()
+	cl.config(op.Config)
+	op.Logger = slog.New(slog.DiscardHandler)
+	ctx := context.Background()
+	if err := op.OpenExistingStores(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer op.Close()
+	svc := op.NewService()
+	d, err := svc.PlanDelete(ctx, "leaky", "0.2.0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.Delete(ctx, d, "operator test", ""); err != nil {
+		t.Fatal(err)
+	}
+	if len(d.Blobs) != 1 || d.Blobs[0] != d.Versions[0].Cksum {
+		t.Errorf("blobs deleted: %q, want the version's %s", d.Blobs, d.Versions[0].Cksum)
+	}
+	if _, err := op.Blobs.Stat(ctx, d.Versions[0].Cksum); crated.ErrorCode(err) != crated.ENOTFOUND {
+		t.Errorf("the object is still in the bucket: %v", err)
+	}
+	deadline := time.Now().Add(time.Minute)
+	for {
+		_, body := indexFile(t, b, "le/ak/leaky")
+		if !strings.Contains(body, `"vers":"0.2.0"`) {
+			if !strings.Contains(body, `"vers":"0.1.0"`) {
+				t.Errorf("replica B's index lost 0.1.0 too: %s", body)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("replica B still serves leaky 0.2.0 a minute after the delete: %s", body)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if code := getJSON(t, b.URL+"/api/v1/crates/leaky/0.2.0/download", nil); code != 404 {
+		t.Errorf("replica B's download of the deleted version: %d, want 404", code)
 	}
 }

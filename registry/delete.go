@@ -99,3 +99,9 @@ func (s *Service) Delete(ctx context.Context, d *Deletion, operator, reason stri
 	}
 	return nil
 }
+
+// Changed runs the change hooks (OnChange) for a crate that changed
+// elsewhere: another replica, or another process on the same database
+// (crated crate delete), as reported by crated.ChangeNotifier. "" means
+// that changes may have been missed: every hook drops everything.
+func (s *Service) Changed(canon string) { s.notify(canon) }
