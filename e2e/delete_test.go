@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"log/slog"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -11,6 +12,7 @@ import (
 	"github.com/crated/crated/app"
 	"github.com/crated/crated/config"
 	"github.com/crated/crated/internal/testenv"
+	gogit "github.com/go-git/go-git/v5"
 )
 
 func libToml(name, vers string) string {
@@ -150,5 +152,55 @@ func TestDeleteAcrossReplicas(t *testing.T) {
 	}
 	if code := getJSON(t, b.URL+"/api/v1/crates/leaky/0.2.0/download", nil); code != 404 {
 		t.Errorf("replica B's download of the deleted version: %d, want 404", code)
+	}
+}
+
+// TestDeleteFromGitIndex: the git index ([index_config]) drops a deleted
+// version, then a deleted crate's file, in the local repository and the
+// pushed remote.
+func TestDeleteFromGitIndex(t *testing.T) {
+	remote := filepath.Join(t.TempDir(), "remote.git")
+	if _, err := gogit.PlainInit(remote, true); err != nil {
+		t.Fatal(err)
+	}
+	srv := testenv.StartCrated(t, func(c *config.Config) {
+		c.Index = &config.IndexConfig{LocalPath: filepath.Join(t.TempDir(), "index"), Branch: "main", RemoteURL: remote,
+			Name: "crated", Email: "crated@example.com"}
+	})
+	alice := srv.AddUser("alice")
+	c := testenv.NewCargo(t, srv.IndexURL(), "")
+	publish(t, c, testenv.Package(t, libToml("leaky", "0.1.0"), nil), alice)
+	publish(t, c, testenv.Package(t, libToml("leaky", "0.2.0"), nil), alice)
+	waitGitFile(t, remote, "le/ak/leaky", `"vers":"0.1.0"`, `"vers":"0.2.0"`)
+
+	del := func(vers string) {
+		t.Helper()
+		d, err := srv.Service.PlanDelete(context.Background(), "leaky", vers)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := srv.Service.Delete(context.Background(), d, "operator test", ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	del("0.2.0")
+	waitFor(t, "the git index to drop leaky 0.2.0", func() bool {
+		f := gitFile(remote, "main", "le/ak/leaky")
+		return strings.Contains(f, `"vers":"0.1.0"`) && !strings.Contains(f, `"vers":"0.2.0"`)
+	})
+	del("")
+	waitFor(t, "the git index to drop crate leaky", func() bool { return gitFile(remote, "main", "le/ak/leaky") == "" })
+}
+
+// waitFor polls cond for up to a minute: the git index and other replicas
+// follow a change in the background.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("waited a minute for %s", what)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }
