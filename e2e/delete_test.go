@@ -95,6 +95,20 @@ func TestErrorMessagesSayWhatToDo(t *testing.T) {
 	if want := "get a new one at " + srv.URL + "/me"; !strings.Contains(out, want) {
 		t.Errorf("cargo publish with an invalid token: output lacks %q:\n%s", want, out)
 	}
+
+	// Another spelling of an existing crate: the owner and yank API find
+	// it (names are one crate whatever the spelling), and a download by
+	// another spelling says which name exists.
+	if out := c.MustRun(t.TempDir(), "owner", "--list", "--registry", "crated", "--token", alice, "Foo_Bar"); !strings.Contains(out, "alice") {
+		t.Errorf("cargo owner --list Foo_Bar when foo-bar exists:\n%s", out)
+	}
+	var body struct {
+		Errors []struct{ Detail string } `json:"errors"`
+	}
+	if code := getJSON(t, srv.URL+"/api/v1/crates/foo_bar/0.1.0/download", &body); code != 404 ||
+		len(body.Errors) != 1 || !strings.Contains(body.Errors[0].Detail, "crate `foo-bar` does") {
+		t.Errorf("download by another spelling: %d %+v, want 404 naming `foo-bar`", code, body)
+	}
 }
 
 // TestDeleteAcrossReplicas: an operator's delete, run in its own process
