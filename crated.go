@@ -143,13 +143,19 @@ type SearchQuery struct {
 	Limit  int
 }
 
+// OperatorID is the UserID of audit entries written by an operator at the
+// command line (`crated crate delete`), who is no registry user: user ids
+// start at 1. The entry's Detail names the operator.
+const OperatorID int64 = 0
+
 // AuditEntry is one record of who changed what, and how they proved who
 // they were. Never a token value: a token is named by its ID and Name.
 type AuditEntry struct {
 	ID     int64
 	Time   time.Time
 	UserID int64
-	// Action is one of the Audit* constants (apitoken.go).
+	// Action is one of the Audit* constants (apitoken.go), or
+	// delete_version / delete_crate (an operator's `crated crate delete`).
 	Action  string
 	Crate   string
 	Version string
@@ -198,6 +204,18 @@ type Store interface {
 	// SetYanked sets a version's yanked flag, updates MaxVersion and records
 	// an audit entry by actorID.
 	SetYanked(ctx context.Context, versionID int64, yanked bool, actorID int64) error
+	// DeleteVersion removes one version for good (an operator's removal, not
+	// a yank), updates MaxVersion and records a delete_version audit entry
+	// by actorID with detail, atomically. It returns the version's blob key
+	// when no remaining version refers to it (else ""). ENOTFOUND for an
+	// unknown version; EINVALID when it is the crate's only version (delete
+	// the crate instead: a crate always has a version).
+	DeleteVersion(ctx context.Context, versionID int64, actorID int64, detail string) (orphan string, err error)
+	// DeleteCrate removes a crate with its versions and owners and records a
+	// delete_crate audit entry, atomically. It returns the blob keys of its
+	// versions that no remaining version refers to. ENOTFOUND for an
+	// unknown crate.
+	DeleteCrate(ctx context.Context, crateID int64, actorID int64, detail string) (orphans []string, err error)
 	// SearchCrates returns one page of matching crates and the total count.
 	// Exact canonical-name matches come first, then name prefix matches, then
 	// the rest, each by name.

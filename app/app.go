@@ -11,7 +11,6 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -36,8 +35,6 @@ import (
 type Main struct {
 	Config *config.Config
 	Logger *slog.Logger
-	// Environ is consulted for CRATED_TOKEN_SEAL_KEY; defaults to os.Environ.
-	Environ []string
 
 	Store   crated.Store
 	Blobs   crated.BlobStore
@@ -149,6 +146,7 @@ func (m *Main) serviceConfig() registry.Config {
 	}.WithDefaults()
 	return registry.Config{
 		IndexURLs:        []string{"sparse+" + m.URL + "/index/"},
+		LoginURL:         m.URL + "/me",
 		Limits:           lim,
 		LoginPrefix:      cfg.DB.LoginPrefix,
 		OpenRegistration: cfg.Server.OpenRegistration,
@@ -179,9 +177,6 @@ func (m *Main) Open(ctx context.Context) (err error) {
 	}
 	// Every package gets a logger that names the request a line belongs to.
 	m.Logger = slog.New(httpapi.LogHandler(m.Logger.Handler()))
-	if m.Environ == nil {
-		m.Environ = os.Environ()
-	}
 	defer func() {
 		if err != nil {
 			m.Close()
@@ -398,14 +393,9 @@ func (m *Main) Start() {
 		m.wg.Add(1)
 		go func() {
 			defer m.wg.Done()
-			changed := func(canon string) {
-				m.Index.Invalidate(canon)
-				if m.Git != nil {
-					m.Git.Changed(canon)
-				}
-				m.staticChanged(canon)
-			}
-			if err := n.Listen(ctx, changed); err != nil && ctx.Err() == nil {
+			// Every change hook (sparse cache, git index, ...) runs for
+			// the changes of other replicas and processes too.
+			if err := n.Listen(ctx, m.Service.Changed); err != nil && ctx.Err() == nil {
 				m.Logger.Error("change notifications stopped", "err", err)
 			}
 		}()

@@ -16,34 +16,20 @@ import (
 // sealKeyFile is created in the data directory when no key is configured.
 const sealKeyFile = "token-seal.key"
 
-// sealer loads the key that seals re-displayable tokens, in order:
-// CRATED_TOKEN_SEAL_KEY, openid_config.token_seal_key_file, or a key file
-// with mode 0600 created beside the database. The key never enters the
-// database, so a dump of it shows no token.
+// sealer loads the key that seals re-displayable tokens:
+// openid_config.token_seal_key (config reads it from the environment or
+// from token_seal_key_file), or else a key file with mode 0600 created
+// beside the database. The key never enters the database, so a dump of it
+// shows no token.
 func (m *Main) sealer() (*registry.Sealer, error) {
-	if v := lookupEnv(m.Environ, "CRATED_TOKEN_SEAL_KEY"); v != "" {
-		key, err := decodeKey(v)
+	if o := m.Config.OpenID; o != nil && o.TokenSealKey != "" {
+		key, err := decodeKey(o.TokenSealKey)
 		if err != nil {
-			return nil, fmt.Errorf("CRATED_TOKEN_SEAL_KEY: %w", err)
+			return nil, fmt.Errorf("openid_config.token_seal_key: %w", err)
 		}
 		return registry.NewSealer(key)
 	}
-	path := ""
-	if m.Config.OpenID != nil {
-		path = m.Config.OpenID.TokenSealKeyFile
-	}
-	if path != "" {
-		b, err := os.ReadFile(path)
-		if err != nil {
-			return nil, fmt.Errorf("openid_config.token_seal_key_file: %w", err)
-		}
-		key, err := decodeKey(string(b))
-		if err != nil {
-			return nil, fmt.Errorf("openid_config.token_seal_key_file %s: %w", path, err)
-		}
-		return registry.NewSealer(key)
-	}
-	path = filepath.Join(m.Config.DB.DBDirPath, sealKeyFile)
+	path := filepath.Join(m.Config.DB.DBDirPath, sealKeyFile)
 	key, err := loadOrCreateKey(path)
 	if err != nil {
 		return nil, fmt.Errorf("token seal key %s: %w", path, err)
@@ -99,13 +85,4 @@ func decodeKey(s string) ([]byte, error) {
 		return b, nil
 	}
 	return nil, errors.New("the key must be 32 bytes, base64 or hex encoded (e.g. `openssl rand -base64 32`)")
-}
-
-func lookupEnv(environ []string, name string) string {
-	for _, kv := range environ {
-		if k, v, ok := strings.Cut(kv, "="); ok && k == name {
-			return v
-		}
-	}
-	return ""
 }

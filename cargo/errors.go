@@ -72,3 +72,37 @@ func withPrefix(prefix string, err error) error {
 	}
 	return err
 }
+
+// CrateTooLarge is the ETOOLARGE error of a .crate file over lim.MaxCrate:
+// it starts as crates.io's ("max upload size is: N"), then says, in
+// readable units, what the limit is, how big the upload was when that is
+// known (size > 0), and which setting raises it.
+func CrateTooLarge(max, size int64) error {
+	got := ""
+	if size > 0 {
+		got = "; this one is " + ReadableSize(size)
+	}
+	return tooLargef("max upload size is: %s%s. The limit is the registry's `max_crate_size` setting ([server_config]), which its operator can raise",
+		ReadableSize(max), got)
+}
+
+// ReadableSize renders n bytes for a person: "1000 bytes", "10 MiB",
+// "1.5 GiB (1610612736 bytes)". The exact count is kept when the unit rounds.
+func ReadableSize(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return strconv.FormatInt(n, 10) + " bytes"
+	}
+	units := []string{"KiB", "MiB", "GiB", "TiB"}
+	v, i := float64(n)/unit, 0
+	for v >= unit && i < len(units)-1 {
+		v /= unit
+		i++
+	}
+	s := strconv.FormatFloat(v, 'f', 1, 64)
+	s = strings.TrimSuffix(s, ".0") + " " + units[i]
+	if exact := int64(1) << (10 * (i + 1)); n%exact != 0 {
+		s += " (" + strconv.FormatInt(n, 10) + " bytes)"
+	}
+	return s
+}

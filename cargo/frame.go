@@ -36,7 +36,7 @@ func ReadFrame(r io.Reader, lim Limits) (meta, crate []byte, err error) {
 	}
 	crateLen := int64(binary.LittleEndian.Uint32(hdr[:]))
 	if crateLen > lim.MaxCrate {
-		return nil, nil, tooLargef("max upload size is: %d", lim.MaxCrate)
+		return nil, nil, CrateTooLarge(lim.MaxCrate, crateLen)
 	}
 	crate, n, err = readExactly(r, crateLen)
 	if err != nil {

@@ -108,3 +108,23 @@ func TestReadFrameRealPublish(t *testing.T) {
 		t.Errorf("unexpected split: %d bytes of metadata, %d of crate", len(meta), len(crate))
 	}
 }
+
+// TestCrateTooLarge: the message names the setting and the limit in units a
+// person reads.
+func TestCrateTooLarge(t *testing.T) {
+	for _, tc := range []struct {
+		max, size int64
+		want      []string
+	}{
+		{10 << 20, 12 << 20, []string{"max upload size is: 10 MiB; this one is 12 MiB.", "`max_crate_size`", "[server_config]"}},
+		{1000, 0, []string{"max upload size is: 1000 bytes.", "`max_crate_size`"}},
+		{1536, 1537, []string{"1.5 KiB (1536 bytes); this one is 1.5 KiB (1537 bytes)"}},
+	} {
+		msg := CrateTooLarge(tc.max, tc.size).Error()
+		for _, w := range tc.want {
+			if !strings.Contains(msg, w) {
+				t.Errorf("CrateTooLarge(%d, %d) = %q, lacks %q", tc.max, tc.size, msg, w)
+			}
+		}
+	}
+}

@@ -94,7 +94,7 @@ func inspectCrate(crate []byte, name, vers string, lim Limits) (_ *Package, unpa
 		}
 	}()
 	if int64(len(crate)) > lim.MaxCrate {
-		return nil, 0, tooLargef("max upload size is: %d", lim.MaxCrate)
+		return nil, 0, CrateTooLarge(lim.MaxCrate, int64(len(crate)))
 	}
 	if err := validateIdent("crate", name, false); err != nil {
 		return nil, 0, err

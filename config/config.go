@@ -256,8 +256,11 @@ type OpenIDConfig struct {
 	// preferred_username when the username claim is missing).
 	GroupsClaim   string `toml:"groups_claim"`
 	UsernameClaim string `toml:"username_claim"`
-	// TokenSealKeyFile holds the key that seals API tokens so that the /me
-	// login can show an existing token again.
+	// TokenSealKey is the key that seals API tokens so that the /me login
+	// can show an existing token again: 32 bytes, base64 or hex. Empty: a
+	// key file is created beside the database. Also read from the older
+	// variable CRATED_TOKEN_SEAL_KEY.
+	TokenSealKey     string `toml:"token_seal_key"` // secret
 	TokenSealKeyFile string `toml:"token_seal_key_file"`
 	// AllowPasswordLogin keeps the password-user API on next to OpenID.
 	AllowPasswordLogin bool `toml:"allow_password_login"`

@@ -218,7 +218,9 @@ var keys = func() []*keyDef {
 	add(s, "authorized_users", kList, func(c *Config) any { return &c.openID().AuthorizedUsers })
 	add(s, "groups_claim", kString, func(c *Config) any { return &c.openID().GroupsClaim })
 	add(s, "username_claim", kString, func(c *Config) any { return &c.openID().UsernameClaim })
-	add(s, "token_seal_key_file", kString, func(c *Config) any { return &c.openID().TokenSealKeyFile })
+	secret(s, "token_seal_key",
+		func(c *Config) any { return &c.openID().TokenSealKey },
+		func(c *Config) any { return &c.openID().TokenSealKeyFile })
 	add(s, "allow_password_login", kBool, func(c *Config) any { return &c.openID().AllowPasswordLogin })
 	add(s, "http_timeout", kDuration, func(c *Config) any { return &c.openID().HTTPTimeout })
 

@@ -23,10 +23,10 @@ const (
 // key, so that a typo fails at start instead of being silently ignored. Add
 // new non-key variables here.
 var otherEnv = []string{
-	envConfigPath,           // the configuration file (this package)
-	"CRATED_TOKEN_SEAL_KEY", // key sealing API tokens (oidc/registry)
-	"CRATED_TOOLS",          // cache of test servers built by .ci/run
-	"CRATED_VERSITYGW_DIR",  // exported by .ci/tools/versitygw.sh
+	envConfigPath,          // the configuration file (this package)
+	envLegacySealKey,       // openid_config.token_seal_key (applyEnv)
+	"CRATED_TOOLS",         // cache of test servers built by .ci/run
+	"CRATED_VERSITYGW_DIR", // exported by .ci/tools/versitygw.sh
 }
 
 // otherEnvPrefixes are prefixes of non-key variables (test settings).
@@ -205,6 +205,12 @@ func unknownKey(id, source string) string {
 	return msg
 }
 
+// envLegacySealKey is the older name of CRATED_OPENID_CONFIG_TOKEN_SEAL_KEY,
+// which deployments already set. It only matters with OpenID login, and was
+// ignored without it: it sets the key only when [openid_config] exists, so
+// that it never creates the section, and the newer variables win over it.
+const envLegacySealKey = "CRATED_TOKEN_SEAL_KEY"
+
 // applyEnv applies the CRATED_* variables of environ. Any other CRATED_*
 // variable not on the otherEnv list is an error: typos must not be silent.
 func (c *Config) applyEnv(environ []string, p *problems) {
@@ -220,6 +226,11 @@ func (c *Config) applyEnv(environ []string, p *problems) {
 			continue
 		}
 		l.setString(k, "from "+name, value)
+	}
+	k, kf := keysByID[secOpenID+".token_seal_key"], keysByID[secOpenID+".token_seal_key_file"]
+	if v := lookupEnv(environ, envLegacySealKey); v != "" && c.OpenID != nil &&
+		lookupEnv(environ, k.env()) == "" && lookupEnv(environ, kf.env()) == "" {
+		l.setString(k, "from "+envLegacySealKey, v)
 	}
 }
 

@@ -87,7 +87,6 @@ http_timeout = "300ms"
 	m := app.NewMain()
 	m.Config = cfg
 	m.Logger = slog.New(slog.DiscardHandler)
-	m.Environ = []string{}
 	done := make(chan error, 1)
 	go func() { done <- m.Open(context.Background()) }()
 	select {

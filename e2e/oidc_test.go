@@ -525,7 +525,6 @@ additional_scopes = ["profile", "email"]
 			m := app.NewMain()
 			m.Config = cfg
 			m.Logger = slog.New(slog.DiscardHandler)
-			m.Environ = []string{}
 			err := m.Open(context.Background())
 			if err == nil {
 				m.Close()

@@ -7,8 +7,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/cookiejar"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -28,14 +26,10 @@ func TestOpenIDLoginAcrossReplicas(t *testing.T) {
 	// asks; the provider's redirect URIs point at B.
 	key := make([]byte, 32)
 	rand.Read(key)
-	keyFile := filepath.Join(t.TempDir(), "seal.key")
-	if err := os.WriteFile(keyFile, []byte(base64.StdEncoding.EncodeToString(key)), 0o600); err != nil {
-		t.Fatal(err)
-	}
 	shared := func(c *config.Config) {
 		c.DB.PostgresURL = pg
 		if c.OpenID != nil {
-			c.OpenID.TokenSealKeyFile = keyFile
+			c.OpenID.TokenSealKey = base64.StdEncoding.EncodeToString(key)
 		}
 	}
 	b := testenv.StartOIDC(t, testenv.OIDCOptions{Users: []testenv.DexUser{alice}, Edit: []func(*config.Config){shared}})

@@ -513,7 +513,6 @@ func TestReplicaStartErrors(t *testing.T) {
 			m := app.NewMain()
 			m.Config = cfg
 			m.Logger = slog.New(slog.DiscardHandler)
-			m.Environ = []string{}
 			err := m.Open(context.Background())
 			if err == nil {
 				m.Close()

@@ -9,6 +9,7 @@ import (
 	"strconv"
 
 	"github.com/crated/crated"
+	"github.com/crated/crated/cargo"
 )
 
 // maxJSONBody bounds the small JSON bodies of the owners and login APIs.
@@ -39,7 +40,7 @@ func (s *Server) handlePublish(w http.ResponseWriter, r *http.Request, u *crated
 	if r.ContentLength > max {
 		// Refuse before reading: curl waits on Expect: 100-continue and
 		// never sends the body.
-		return crated.Errorf(crated.ETOOLARGE, "max upload size is: %d", lim.MaxCrate)
+		return cargo.CrateTooLarge(lim.MaxCrate, 0)
 	}
 	if err := s.limitPublish(r, u); err != nil {
 		return err

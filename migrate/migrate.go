@@ -67,8 +67,6 @@ import (
 	"github.com/schollz/progressbar/v3"
 
 	"github.com/crated/crated"
-	"github.com/crated/crated/postgres"
-	"github.com/crated/crated/sqlite"
 )
 
 // Options configures a copy.
@@ -180,25 +178,28 @@ type copier struct {
 	latest map[auditKey]*crated.AuditEntry
 }
 
+// Clocked is a store whose writes can be dated: both stores of this
+// repository implement it, so a copy keeps the source's dates.
+type Clocked interface {
+	// SetClock makes the store's writes carry the times now returns; nil
+	// restores the real clock.
+	SetClock(now func() time.Time)
+}
+
 // clockOf returns the function that sets the time of dst's next writes and
 // true, for the stores whose clock can be set; for others a no-op and false.
 func clockOf(dst crated.Store) (func(time.Time), bool) {
-	set := func(now *func() time.Time) func(time.Time) {
-		return func(t time.Time) {
-			if t.IsZero() {
-				*now = time.Now
-				return
-			}
-			*now = func() time.Time { return t }
+	c, ok := dst.(Clocked)
+	if !ok {
+		return func(time.Time) {}, false
+	}
+	return func(t time.Time) {
+		if t.IsZero() {
+			c.SetClock(nil)
+			return
 		}
-	}
-	switch s := dst.(type) {
-	case *sqlite.Store:
-		return set(&s.Now), true
-	case *postgres.Store:
-		return set(&s.Now), true
-	}
-	return func(time.Time) {}, false
+		c.SetClock(func() time.Time { return t })
+	}, true
 }
 
 // at sets dst's clock to t, or to fallback when t is zero.

@@ -19,11 +19,11 @@ import (
 func (s *Service) Authorize(ctx context.Context, header string) (context.Context, *crated.User, error) {
 	token := tokenFromHeader(header)
 	if token == "" {
-		return ctx, nil, crated.Errorf(crated.EUNAUTHORIZED, "this action requires a token: run `cargo login` with a token from the registry's /me page")
+		return ctx, nil, crated.Errorf(crated.EUNAUTHORIZED, "this action requires a token: run `cargo login` with a token from %s", s.loginURL())
 	}
 	t, err := s.store.TokenByHash(ctx, HashToken(token))
 	if crated.IsCode(err, crated.ENOTFOUND) {
-		return ctx, nil, crated.Errorf(crated.EFORBIDDEN, "invalid or revoked token")
+		return ctx, nil, s.invalidToken()
 	} else if err != nil {
 		return ctx, nil, err
 	}
@@ -34,7 +34,7 @@ func (s *Service) Authorize(ctx context.Context, header string) (context.Context
 	}
 	u, err := s.store.UserByID(ctx, t.UserID)
 	if crated.IsCode(err, crated.ENOTFOUND) {
-		return ctx, nil, crated.Errorf(crated.EFORBIDDEN, "invalid or revoked token")
+		return ctx, nil, s.invalidToken()
 	} else if err != nil {
 		return ctx, nil, err
 	}

@@ -167,7 +167,8 @@ func (s *Service) Publish(ctx context.Context, u *crated.User, body io.Reader) (
 // renamed refuses a publish whose name differs from the crate's first
 // spelling only by case or `-`/`_`.
 func renamed(existing, name string) error {
-	return crated.Errorf(crated.ECONFLICT, "crate was previously named `%s`: crate names are unique ignoring case and `-`/`_`, so `%s` is the same name", existing, name)
+	return crated.Errorf(crated.ECONFLICT, "a crate named `%s` already exists, and names that differ only in case or `-`/`_` are the same crate: "+
+		"publish `%s` under the name `%s`, or choose another name", existing, name, existing)
 }
 
 // missingDeps lists dependencies on this registry that it does not hold.

@@ -29,6 +29,9 @@ type Config struct {
 	// Sealer keeps a re-displayable copy of tokens (OpenID mode). Nil: only
 	// hashes are stored.
 	Sealer *Sealer
+	// LoginURL is where a user gets a new token ({base_url}/me), named in
+	// the answer to an invalid one.
+	LoginURL string
 	// PasswordHashConcurrency bounds the password hashes run at once
 	// (0: DefaultPasswordHashConcurrency); PasswordHashWait is how long a
 	// check queues for one before the answer is 503 (0: 2 seconds).
@@ -103,6 +106,20 @@ func (s *Service) Limits() cargo.Limits { return s.cfg.Limits }
 func (s *Service) Authenticate(ctx context.Context, header string) (*crated.User, error) {
 	_, u, err := s.Authorize(ctx, header)
 	return u, err
+}
+
+// invalidToken is the answer to a token that is not (or no longer) valid:
+// where to get a new one.
+func (s *Service) invalidToken() error {
+	return crated.Errorf(crated.EFORBIDDEN, "invalid or revoked token: get a new one at %s and run `cargo login`", s.loginURL())
+}
+
+// loginURL is the page that hands out tokens.
+func (s *Service) loginURL() string {
+	if s.cfg.LoginURL == "" {
+		return "the registry's /me page"
+	}
+	return s.cfg.LoginURL
 }
 
 // findCrate loads a crate by any spelling of its name.

@@ -63,6 +63,9 @@ type Store struct {
 	// Now returns the current time. It is time.Now unless a test replaces it
 	// before the store is used.
 	Now func() time.Time
+	// PollInterval is how often Listen looks for changes that other
+	// processes made (0: DefaultPollInterval). Set it before Listen runs.
+	PollInterval time.Duration
 
 	// write has exactly one connection: SQLite has one writer, and queueing
 	// writers in database/sql is cheaper and fairer than letting them spin on

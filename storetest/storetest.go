@@ -148,6 +148,9 @@ func Run(t *testing.T, newStore func(t *testing.T) crated.Store) {
 		{"LoginNamesIgnoreCase", testLoginNamesIgnoreCase},
 		{"LoginAttempts", testLoginAttempts},
 		{"ConcurrentLoginAttempts", testConcurrentLoginAttempts},
+		{"DeleteVersion", testDeleteVersion},
+		{"DeleteSharedBlob", testDeleteSharedBlob},
+		{"DeleteCrate", testDeleteCrate},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

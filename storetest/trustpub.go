@@ -63,6 +63,7 @@ func RunTrustPub(t *testing.T, newStore func(t *testing.T) crated.Store) {
 		{"Tokens", testTrustPubTokens},
 		{"TrustedOnly", testTrustPubOnly},
 		{"Audit", testTrustPubAudit},
+		{"DeleteCrateDropsConfigs", testTrustPubDeleteCrate},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -290,4 +291,22 @@ func testTrustPubAudit(t *testing.T, s crated.Store, tp TrustPubStore) {
 		t.Errorf("Audit[0] = %+v, want %+v", got, e)
 	}
 	checkTime(t, "Audit[0].Time", got.Time, e.Time)
+}
+
+// testTrustPubDeleteCrate: deleting a crate deletes its trusted publishers,
+// which would otherwise reserve the name as pending publishers.
+func testTrustPubDeleteCrate(t *testing.T, s crated.Store, tp TrustPubStore) {
+	alice := mustUser(t, s, "alice")
+	_, c := publishNew(t, s, "Gone", "1.0.0", alice.ID)
+	mustTrustPubConfig(t, tp, newTrustPubConfig(alice.ID, "Gone", "org", "repo"))
+	kept := mustTrustPubConfig(t, tp, newTrustPubConfig(alice.ID, "other", "org", "repo"))
+	if _, err := s.DeleteCrate(ctx(t), c.ID, crated.OperatorID, ""); err != nil {
+		t.Fatalf("DeleteCrate: %v", err)
+	}
+	if got, err := tp.TrustPubConfigsByCrate(ctx(t), c.CanonName); err != nil || len(got) != 0 {
+		t.Errorf("configs of the deleted crate: %v, %v; want none", configIDs(got), err)
+	}
+	if got, err := tp.TrustPubConfigsByCrate(ctx(t), kept.CrateCanon); err != nil || len(got) != 1 {
+		t.Errorf("configs of another crate: %v, %v; want one", configIDs(got), err)
+	}
 }

@@ -4,8 +4,8 @@ import (
 	"testing"
 
 	"github.com/crated/crated"
+	"github.com/crated/crated/blob/blobtest"
 	"github.com/crated/crated/blob/fs"
-	"github.com/crated/crated/blobtest"
 )
 
 func TestStore(t *testing.T) {

@@ -11,8 +11,8 @@ import (
 	"testing"
 
 	"github.com/crated/crated"
+	"github.com/crated/crated/blob/blobtest"
 	"github.com/crated/crated/blob/fs"
-	"github.com/crated/crated/blobtest"
 )
 
 func newStore(t *testing.T) (*fs.Store, string) {

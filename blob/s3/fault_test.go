@@ -14,8 +14,8 @@ import (
 	"time"
 
 	"github.com/crated/crated"
+	"github.com/crated/crated/blob/blobtest"
 	"github.com/crated/crated/blob/s3"
-	"github.com/crated/crated/blobtest"
 )
 
 // fakeS3 is an object store with one bucket holding one object, that can

@@ -18,8 +18,8 @@ import (
 	"github.com/minio/minio-go/v7/pkg/credentials"
 
 	"github.com/crated/crated"
+	"github.com/crated/crated/blob/blobtest"
 	"github.com/crated/crated/blob/s3"
-	"github.com/crated/crated/blobtest"
 )
 
 // server returns the S3 server to test against, from the environment; it

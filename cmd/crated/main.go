@@ -10,6 +10,7 @@
 //	crated migrate-store ...         copy a registry between stores
 //	crated backup DIR                copy the embedded registry while it serves
 //	crated gc [--delete]             find (and remove) unreferenced crate files
+//	crated crate delete NAME [VERS]  remove a version or a crate for good (--force)
 //	crated mirror prefetch LOCK...   fill the mirror's cache from Cargo.lock files
 //	crated static rebuild            rewrite the static files from the store
 //	crated nginx-config --listen A   print nginx's configuration for the static files
@@ -69,6 +70,8 @@ Usage:
   crated backup DIR                copy the embedded registry (SQLite + crate files) into DIR while it serves
   crated gc [--delete]             list (or delete) crate files no version refers to, and stale temporary files
   crated audit [--crate NAME]      show the audit log: who changed what, how authenticated, from where
+  crated crate delete NAME [VERSION] --force
+                                   remove a version, or a whole crate, for good (a leaked secret, a legal request)
   crated mirror prefetch LOCKFILE...
                                    cache every crates.io package of Cargo.lock files in the mirror
   crated import --index DIR --crates DIR --owner LOGIN
@@ -121,6 +124,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return runDownloads(ctx, rest, stdout, stderr)
 	case "audit":
 		return runAudit(ctx, rest, stdout, stderr)
+	case "crate":
+		return runCrate(ctx, rest, stdout, stderr)
 	case "version", "--version", "-version":
 		if len(rest) > 0 && !isHelp(rest[0]) {
 			return fmt.Errorf("unexpected argument %q\nusage: %s version", rest[0], progName)

@@ -352,7 +352,7 @@ func TestHelpEverywhere(t *testing.T) {
 	cmds := [][]string{
 		{}, {"serve"}, {"user"}, {"user", "add"}, {"user", "list"}, {"user", "passwd"},
 		{"token"}, {"token", "rotate"}, {"migrate"}, {"index"}, {"index", "rebuild"},
-		{"migrate-store"}, {"backup"}, {"gc"}, {"audit"}, {"mirror"}, {"mirror", "prefetch"}, {"import"}, {"version"},
+		{"migrate-store"}, {"backup"}, {"gc"}, {"audit"}, {"crate"}, {"crate", "delete"}, {"mirror"}, {"mirror", "prefetch"}, {"import"}, {"version"},
 		{"static"}, {"static", "rebuild"}, {"nginx-config"}, {"downloads"}, {"downloads", "ingest"},
 	}
 	for _, cmd := range cmds {

@@ -77,7 +77,7 @@ func (ix *Index) Lookup(ctx context.Context, lowerName string) (*File, error) {
 		return nil, err
 	}
 	if strings.ToLower(f.Name) != lowerName {
-		return nil, crated.Errorf(crated.ENOTFOUND, "crate `%s` does not exist", lowerName)
+		return nil, crated.Errorf(crated.ENOTFOUND, "crate `%s` does not exist, but crate `%s` does: names that differ only in case or `-`/`_` are the same crate; use `%s`", lowerName, f.Name, f.Name)
 	}
 	return f, nil
 }
