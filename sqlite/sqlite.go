@@ -75,6 +75,8 @@ type Store struct {
 	// prepared holds the statements of the publish path, prepared once on
 	// the write connection, by query text. Read-only after Open.
 	prepared map[string]*sql.Stmt
+	// indexRows is IndexRows' statement on the read pool (indexrows.go).
+	indexRows lazyStmt
 }
 
 // Open opens the SQLite database at path, creating the file and its parent

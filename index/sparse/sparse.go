@@ -118,20 +118,14 @@ func (ix *Index) Crate(ctx context.Context, canon string) (*File, error) {
 }
 
 func (ix *Index) render(ctx context.Context, canon string) (*File, error) {
-	c, err := ix.store.CrateByName(ctx, canon)
+	// One narrow query: a cache miss reads only what the file is made of.
+	rows, err := ix.store.IndexRows(ctx, canon)
 	if err != nil {
 		return nil, err
-	}
-	vs, err := ix.store.Versions(ctx, c.ID)
-	if err != nil {
-		return nil, err
-	}
-	if len(vs) == 0 {
-		return nil, crated.Errorf(crated.ENOTFOUND, "crate `%s` has no versions", c.Name)
 	}
 	var buf bytes.Buffer
-	f := &File{Name: c.Name, Versions: make(map[string]Ref, len(vs))}
-	for _, v := range vs {
+	f := &File{Name: rows.Name, Versions: make(map[string]Ref, len(rows.Versions))}
+	for _, v := range rows.Versions {
 		line := v.Entry
 		if v.Yanked {
 			if line, err = cargo.SetYanked(v.Entry, true); err != nil {
