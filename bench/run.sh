@@ -336,8 +336,8 @@ publish() {
 	say "Publish: $PUBLISHES crates of ~20 KB (.crate) over $((PUBLISHES / 3)) new crates x 3 versions, $PUBLISH_CONNS connections, fresh SQLite + files"
 	printf '%s\n' "$out" | awk '{
 		for (i = 1; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
-		printf "publishes/s %.1f (goal >= 200: %s); p50 %.1f ms, p90 %.1f ms, p99 %.1f ms; errors %d of %d\n",
-			v["rps"], (v["rps"] >= 200 ? "met" : "MISSED"), v["p50_ms"], v["p90_ms"], v["p99_ms"], v["errors"], v["requests"]
+		printf "publishes/s %.1f, p99 %.1f ms (goal >= 1000/s with p99 < 20 ms: %s); p50 %.1f ms, p90 %.1f ms; errors %d of %d\n",
+			v["rps"], v["p99_ms"], (v["rps"] >= 1000 && v["p99_ms"] < 20 ? "met" : "MISSED"), v["p50_ms"], v["p90_ms"], v["errors"], v["requests"]
 	}' | tee -a "$SUMMARY"
 	say "data after the run: db $(du -sh "$data/db" | cut -f1), crates $(du -sh "$data/crates" | cut -f1)"
 }
