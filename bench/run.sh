@@ -3,7 +3,7 @@
 # runs alongside on the same machine, the same files and the same client:
 #
 #   1. throughput: crated and nginx serving the SAME bytes (an index file,
-#      every index file of 1000 crates at random, two .crate files), under
+#      every index file of 1000 crates at random, three .crate files of 2, 21 and 71 KB), under
 #      wrk, alternating the servers BENCH_ROUNDS times; req/s, p99, ratio.
 #      gostatic (Go's net/http serving the same files) runs alongside as a
 #      second baseline: what any Go server can do here;
