@@ -192,6 +192,10 @@ type Store interface {
 	Versions(ctx context.Context, crateID int64) ([]*Version, error)
 	// Version finds one version by its exact Vers string.
 	Version(ctx context.Context, crateID int64, vers string) (*Version, error)
+	// IndexRows returns what the index file of the crate with canonical
+	// name canon is rendered from. ENOTFOUND when there is no such crate
+	// or it has no versions.
+	IndexRows(ctx context.Context, canon string) (*IndexRows, error)
 	// PublishVersion creates the crate if needed, inserts the version,
 	// updates the crate's metadata and MaxVersion and records an audit entry,
 	// atomically. ECONFLICT when VersKey already exists for the crate, or when

@@ -77,6 +77,7 @@ type Server struct {
 
 	dlMu      sync.Mutex
 	downloads map[int64]int64
+	crates    *crateCache
 }
 
 // New builds the server and its routes.
@@ -88,7 +89,7 @@ func New(svc *registry.Service, index *sparse.Index, blobs crated.BlobStore, cfg
 	if len(cfg.DLPath) == 0 {
 		cfg.DLPath = []string{"dl"}
 	}
-	s := &Server{svc: svc, index: index, blobs: blobs, cfg: cfg, log: log, mux: http.NewServeMux(), downloads: map[int64]int64{}}
+	s := &Server{svc: svc, index: index, blobs: blobs, cfg: cfg, log: log, mux: http.NewServeMux(), downloads: map[int64]int64{}, crates: newCrateCache()}
 	s.configJSON, s.configETag = renderConfig(cfg)
 	s.metrics = newMetrics(s)
 	s.limits = limits{

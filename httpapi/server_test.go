@@ -34,6 +34,7 @@ type env struct {
 	*httptest.Server
 	svc       *registry.Service
 	store     *sqlite.Store
+	blobs     *fs.Store
 	ready     error
 	blobReady error
 }
@@ -50,7 +51,7 @@ func newEnv(t *testing.T, cfg httpapi.Config, rcfg registry.Config) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &env{store: st}
+	e := &env{store: st, blobs: blobs}
 	if cfg.BaseURL == "" {
 		cfg.BaseURL = "http://registry.test"
 	}

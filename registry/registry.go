@@ -93,9 +93,6 @@ func (s *Service) notify(canon string) {
 	}
 }
 
-// Store returns the metadata store, for read paths that need no policy.
-func (s *Service) Store() crated.Store { return s.store }
-
 // Limits returns the publish limits.
 func (s *Service) Limits() cargo.Limits { return s.cfg.Limits }
 

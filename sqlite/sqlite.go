@@ -78,6 +78,10 @@ type Store struct {
 	// prepared holds the statements of the publish path, prepared once on
 	// the write connection, by query text. Read-only after Open.
 	prepared map[string]*sql.Stmt
+	// indexRows and crateByName are prepared on the read pool at first use
+	// (indexrows.go): the index's cache misses and every publish's
+	// dependency checks run them.
+	indexRows, crateByName lazyStmt
 }
 
 // Open opens the SQLite database at path, creating the file and its parent

@@ -19,6 +19,7 @@ import (
 var Codes = map[string][]string{
 	"CrateByName":         {crated.ENOTFOUND, crated.EINVALID},
 	"Versions":            {crated.ENOTFOUND},
+	"IndexRows":           {crated.ENOTFOUND},
 	"Version":             {crated.ENOTFOUND, crated.EINVALID},
 	"PublishVersion":      {crated.ENOTFOUND, crated.ECONFLICT, crated.EINVALID},
 	"SetYanked":           {crated.ENOTFOUND},

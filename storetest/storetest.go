@@ -119,6 +119,7 @@ func Run(t *testing.T, newStore func(t *testing.T) crated.Store) {
 		{"CrateNameCollision", testCrateNameCollision},
 		{"PrefixNames", testPrefixNames},
 		{"VersionsInPublishOrder", testVersionsOrder},
+		{"IndexRows", testIndexRows},
 		{"YankAndMaxVersion", testYankAndMaxVersion},
 		{"MaxVersionComparesBytes", testMaxVersionBytes},
 		{"Search", testSearch},

@@ -142,15 +142,28 @@ func (s *Store) Put(ctx context.Context, key string, r io.Reader, size int64) (e
 }
 
 // mkdirs creates dir and its missing parents under the root, and syncs the
-// parents so that the new directory entries survive a crash.
+// parent of each directory it created so that the new entries survive a
+// crash. Parents that already existed are not synced: nothing in them
+// changed (on a fresh store that saves an fsync of the root for nearly every
+// new leaf directory, once its 256 first-level directories exist).
 func (s *Store) mkdirs(dir string) error {
 	if _, err := os.Stat(dir); err == nil {
 		return nil
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
+	var missing []string
 	for d := dir; d != s.root && len(d) > len(s.root); d = filepath.Dir(d) {
+		if _, err := os.Stat(d); err == nil {
+			break
+		}
+		missing = append(missing, d)
+	}
+	for i := len(missing) - 1; i >= 0; i-- {
+		d := missing[i]
+		// Another Put may create it meanwhile; its parent is synced either
+		// way, by whichever of us made it.
+		if err := os.Mkdir(d, 0o755); err != nil && !errors.Is(err, iofs.ErrExist) {
+			return err
+		}
 		if err := syncDir(filepath.Dir(d)); err != nil {
 			return err
 		}

@@ -117,26 +117,29 @@ func (ix *Index) Crate(ctx context.Context, canon string) (*File, error) {
 }
 
 func (ix *Index) render(ctx context.Context, canon string) (*File, error) {
-	c, err := ix.store.CrateByName(ctx, canon)
+	// One narrow query: a cache miss reads only what the file is made of.
+	rows, err := ix.store.IndexRows(ctx, canon)
 	if err != nil {
 		return nil, err
 	}
-	vs, err := ix.store.Versions(ctx, c.ID)
-	if err != nil {
-		return nil, err
+	if len(rows.Versions) == 0 {
+		return nil, crated.Errorf(crated.ENOTFOUND, "crate `%s` has no versions", rows.Name)
 	}
-	if len(vs) == 0 {
-		return nil, crated.Errorf(crated.ENOTFOUND, "crate `%s` has no versions", c.Name)
+	f := &File{Name: rows.Name, Versions: make(map[string]Ref, len(rows.Versions))}
+	n := 0
+	for _, v := range rows.Versions {
+		n += len(v.Entry) + 1
 	}
-	f := &File{Name: c.Name, Versions: make(map[string]Ref, len(vs))}
-	// cargo.IndexFile sizes the body to fit, so the cache holds about
-	// what it counts.
-	if f.Body, err = cargo.IndexFile(vs); err != nil {
-		return nil, err
-	}
-	for _, v := range vs {
+	// Sized to fit, so that the cache holds about what it counts.
+	body := make([]byte, 0, n)
+	for _, v := range rows.Versions {
+		// The one renderer of index lines, shared with the git index.
+		if body, err = cargo.AppendIndexLine(body, v.Entry, v.Yanked); err != nil {
+			return nil, err
+		}
 		f.Versions[v.Vers] = Ref{ID: v.ID, Cksum: v.Cksum}
 	}
+	f.Body = body
 	sum := sha256.Sum256(f.Body)
 	f.ETag = `"` + hex.EncodeToString(sum[:16]) + `"`
 	return f, nil

@@ -85,9 +85,9 @@ type countingStore struct {
 	reads atomic.Int64
 }
 
-func (s *countingStore) CrateByName(ctx context.Context, canon string) (*crated.Crate, error) {
+func (s *countingStore) IndexRows(ctx context.Context, canon string) (*crated.IndexRows, error) {
 	s.reads.Add(1)
-	return s.Store.CrateByName(ctx, canon)
+	return s.Store.IndexRows(ctx, canon)
 }
 
 // TestCacheIsBounded checks both halves of a bounded cache: it stays under
