@@ -223,20 +223,3 @@ func (s *Store) TrustPubOnly(ctx context.Context, crateID int64) (_ bool, err er
 	defer done(&err)
 	return exists(ctx, s.pool, `SELECT 1 FROM trustpub_only_crates WHERE crate_id = $1`, crateID)
 }
-
-// AddAuditEntry records e at the store's clock, and sets e.Time.
-func (s *Store) AddAuditEntry(ctx context.Context, e *crated.AuditEntry) (err error) {
-	defer wrap(&err, "postgres.AddAuditEntry(%q)", e.Action)
-	ctx, done := s.op(ctx)
-	defer done(&err)
-	tx, err := s.begin(ctx)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback(ctx)
-	if err := insertAudit(ctx, tx, e.UserID, e.Action, e.Crate, e.Version, e.Detail); err != nil {
-		return err
-	}
-	e.Time = tx.now
-	return tx.Commit(ctx)
-}

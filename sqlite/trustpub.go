@@ -207,21 +207,6 @@ func (s *Store) TrustPubOnly(ctx context.Context, crateID int64) (_ bool, err er
 	return exists(ctx, s.read, `SELECT 1 FROM trustpub_only_crates WHERE crate_id = ?`, crateID)
 }
 
-// AddAuditEntry records e at the store's clock, and sets e.Time.
-func (s *Store) AddAuditEntry(ctx context.Context, e *crated.AuditEntry) (err error) {
-	defer wrap(&err, "sqlite.AddAuditEntry(%q)", e.Action)
-	tx, err := s.begin(ctx)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	if err := insertAudit(ctx, tx, e.UserID, e.Action, e.Crate, e.Version, e.Detail); err != nil {
-		return err
-	}
-	e.Time = tx.now
-	return tx.Commit()
-}
-
 // nonNilIDs keeps an empty list "[]" rather than "null".
 func nonNilIDs(ids []int64) []int64 {
 	if ids == nil {

@@ -35,13 +35,8 @@ func RunReferencedBlobs(t *testing.T, newStore func(t *testing.T) crated.Store) 
 		return keys
 	}
 	open := func(t *testing.T) (crated.Store, blobReferencer) {
-		s := newStore(t)
-		t.Cleanup(func() { s.Close() })
-		r, ok := s.(blobReferencer)
-		if !ok {
-			t.Fatalf("%T has no ReferencedBlobs method", s)
-		}
-		return s, r
+		s := fresh(t, newStore)
+		return s, capability[blobReferencer](t, s)
 	}
 
 	t.Run("empty", func(t *testing.T) {

@@ -49,12 +49,7 @@ func RunImport(t *testing.T, newStore func(t *testing.T) crated.Store) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s := newStore(t)
-			t.Cleanup(func() {
-				if err := s.Close(); err != nil {
-					t.Errorf("Close: %v", err)
-				}
-			})
+			s := fresh(t, newStore)
 			tt.fn(t, s)
 		})
 	}

@@ -47,16 +47,8 @@ func RunMirror(t *testing.T, newStore func(t *testing.T) crated.Store) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s := newStore(t)
-			t.Cleanup(func() {
-				if err := s.Close(); err != nil {
-					t.Errorf("Close: %v", err)
-				}
-			})
-			mc, ok := s.(MirrorCache)
-			if !ok {
-				t.Fatalf("%T does not implement storetest.MirrorCache", s)
-			}
+			s := fresh(t, newStore)
+			mc := capability[MirrorCache](t, s)
 			tt.fn(t, mc)
 		})
 	}

@@ -155,12 +155,7 @@ func Run(t *testing.T, newStore func(t *testing.T) crated.Store) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s := newStore(t)
-			t.Cleanup(func() {
-				if err := s.Close(); err != nil {
-					t.Errorf("Close: %v", err)
-				}
-			})
+			s := fresh(t, newStore)
 			tt.fn(t, checked(t, s))
 		})
 	}
@@ -411,4 +406,27 @@ func testPing(t *testing.T, s crated.Store) {
 	if err := s.Ping(ctx(t)); err != nil {
 		t.Fatalf("Ping: %v", err)
 	}
+}
+
+// fresh returns a new store from newStore, closed when the test ends.
+func fresh(t *testing.T, newStore func(t *testing.T) crated.Store) crated.Store {
+	s := newStore(t)
+	t.Cleanup(func() {
+		if err := s.Close(); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	})
+	return s
+}
+
+// capability returns s as the optional interface C that a suite is about,
+// failing the test when the backend lacks it.
+func capability[C any](t *testing.T, s crated.Store) C {
+	t.Helper()
+	c, ok := s.(C)
+	if !ok {
+		var zero C
+		t.Fatalf("%T does not implement %T", s, &zero)
+	}
+	return c
 }

@@ -33,7 +33,6 @@ import (
 //     ENOTFOUND for an unknown hash; after it the token is not found.
 //   - SetTrustPubOnly is idempotent both ways; ENOTFOUND when turning it on
 //     for an unknown crate. TrustPubOnly is false for crates never set.
-//   - AddAuditEntry records the entry; Audit lists it with the store's time.
 type TrustPubStore interface {
 	CreateTrustPubConfig(ctx context.Context, c *crated.TrustPubConfig) error
 	TrustPubConfig(ctx context.Context, id int64) (*crated.TrustPubConfig, error)
@@ -47,7 +46,6 @@ type TrustPubStore interface {
 	DeleteTrustPubToken(ctx context.Context, hash string, now time.Time) error
 	SetTrustPubOnly(ctx context.Context, crateID int64, on bool) error
 	TrustPubOnly(ctx context.Context, crateID int64) (bool, error)
-	AddAuditEntry(ctx context.Context, e *crated.AuditEntry) error
 }
 
 // RunTrustPub runs the trusted-publishing contract against stores made by
@@ -62,21 +60,12 @@ func RunTrustPub(t *testing.T, newStore func(t *testing.T) crated.Store) {
 		{"JTI", testTrustPubJTI},
 		{"Tokens", testTrustPubTokens},
 		{"TrustedOnly", testTrustPubOnly},
-		{"Audit", testTrustPubAudit},
 		{"DeleteCrateDropsConfigs", testTrustPubDeleteCrate},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s := newStore(t)
-			t.Cleanup(func() {
-				if err := s.Close(); err != nil {
-					t.Errorf("Close: %v", err)
-				}
-			})
-			tp, ok := s.(TrustPubStore)
-			if !ok {
-				t.Fatalf("%T does not implement storetest.TrustPubStore", s)
-			}
+			s := fresh(t, newStore)
+			tp := capability[TrustPubStore](t, s)
 			tt.fn(t, s, tp)
 		})
 	}
@@ -274,23 +263,6 @@ func testTrustPubOnly(t *testing.T, s crated.Store, tp TrustPubStore) {
 	}
 	check("off", c.ID, false)
 	wantCode(t, "SetTrustPubOnly(unknown crate)", tp.SetTrustPubOnly(ctx(t), c.ID+1000, true), crated.ENOTFOUND)
-}
-
-func testTrustPubAudit(t *testing.T, s crated.Store, tp TrustPubStore) {
-	alice := mustUser(t, s, "alice")
-	e := &crated.AuditEntry{UserID: alice.ID, Action: "trustpub_publish", Crate: "foo", Version: "1.0.0", Detail: "github:org/repo workflow org/repo/.github/workflows/release.yml@refs/tags/v1"}
-	if err := tp.AddAuditEntry(ctx(t), e); err != nil {
-		t.Fatalf("AddAuditEntry: %v", err)
-	}
-	es, err := s.Audit(ctx(t), 1)
-	if err != nil || len(es) != 1 {
-		t.Fatalf("Audit = %v, %v", es, err)
-	}
-	got := es[0]
-	if got.UserID != e.UserID || got.Action != e.Action || got.Crate != e.Crate || got.Version != e.Version || got.Detail != e.Detail {
-		t.Errorf("Audit[0] = %+v, want %+v", got, e)
-	}
-	checkTime(t, "Audit[0].Time", got.Time, e.Time)
 }
 
 // testTrustPubDeleteCrate: deleting a crate deletes its trusted publishers,

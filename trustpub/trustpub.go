@@ -41,7 +41,7 @@ type Store interface {
 	DeleteTrustPubToken(ctx context.Context, hash string, now time.Time) error
 	SetTrustPubOnly(ctx context.Context, crateID int64, on bool) error
 	TrustPubOnly(ctx context.Context, crateID int64) (bool, error)
-	AddAuditEntry(ctx context.Context, e *crated.AuditEntry) error
+	RecordAudit(ctx context.Context, e *crated.AuditEntry) error
 }
 
 // TokenLifetime is how long an issued token publishes (crates.io's).
@@ -297,7 +297,12 @@ func (s *Service) TrustedPublished(ctx context.Context, g *registry.TrustedGrant
 // logged, not returned: the change it records is already committed.
 func (s *Service) audit(ctx context.Context, userID int64, action, crate, vers, detail string) {
 	e := &crated.AuditEntry{UserID: userID, Action: action, Crate: crate, Version: vers, Detail: detail}
-	if err := s.store.AddAuditEntry(ctx, e); err != nil {
+	if action == "trustpub_publish" {
+		// No API token was used: the CI job is how the publisher proved
+		// who it was.
+		ctx = crated.WithActor(ctx, &crated.Actor{UserID: userID, Auth: crated.AuthTrustedPublishing, AuthDetail: detail})
+	}
+	if err := s.store.RecordAudit(ctx, e); err != nil {
 		s.cfg.Logger.ErrorContext(ctx, "audit entry not recorded", "action", action, "crate", crate, "err", err)
 	}
 }

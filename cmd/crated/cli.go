@@ -194,3 +194,22 @@ func load(name string, args []string, stderr io.Writer) (*app.Main, []string, er
 	m, err := cl.main(stderr)
 	return m, pos, err
 }
+
+// start is how every "crated GROUP SUBCOMMAND" begins: find the
+// subcommand, parse its command line, and build its app.Main (nothing is
+// opened yet).
+func start(name string, specs []*cmdSpec, args []string, stdout, stderr io.Writer) (*cmdLine, *app.Main, error) {
+	spec, rest, err := group(name, specs, args, stdout)
+	if err != nil {
+		return nil, nil, err
+	}
+	cl, err := spec.parse(rest, stdout, stderr)
+	if err != nil {
+		return nil, nil, err
+	}
+	m, err := cl.main(stderr)
+	if err != nil {
+		return nil, nil, err
+	}
+	return cl, m, nil
+}

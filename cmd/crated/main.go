@@ -220,15 +220,7 @@ var indexSpecs = []*cmdSpec{{
 }}
 
 func runIndex(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	spec, rest, err := group("index", indexSpecs, args, stdout)
-	if err != nil {
-		return err
-	}
-	cl, err := spec.parse(rest, stdout, stderr)
-	if err != nil {
-		return err
-	}
-	m, err := cl.main(stderr)
+	_, m, err := start("index", indexSpecs, args, stdout, stderr)
 	if err != nil {
 		return err
 	}
@@ -276,15 +268,7 @@ with --password-stdin) it is the first line of standard input.`,
 }}
 
 func runUser(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
-	spec, rest, err := group("user", userSpecs, args, stdout)
-	if err != nil {
-		return err
-	}
-	cl, err := spec.parse(rest, stdout, stderr)
-	if err != nil {
-		return err
-	}
-	m, err := cl.main(stderr)
+	cl, m, err := start("user", userSpecs, args, stdout, stderr)
 	if err != nil {
 		return err
 	}
@@ -293,7 +277,7 @@ func runUser(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	// must not leave a user behind, and nothing waits on the database
 	// while the operator types.
 	var password string
-	switch spec.name {
+	switch cl.spec.name {
 	case "user add":
 		if password, err = readPassword(stdin, stderr, cl.args[0], fromStdin, false); err != nil {
 			return err
@@ -308,7 +292,7 @@ func runUser(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	}
 	defer m.Close()
 	svc := m.NewService()
-	switch spec.name {
+	switch cl.spec.name {
 	case "user add":
 		u, token, err := svc.CreateUser(ctx, cl.args[0], password)
 		if err != nil {
@@ -343,7 +327,7 @@ func runUser(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		fmt.Fprintf(stderr, "password set for %s in %s\n", cl.args[0], m.StoreName())
 		return nil
 	}
-	return fmt.Errorf("unknown user subcommand %q", spec.name)
+	return fmt.Errorf("unknown user subcommand %q", cl.spec.name)
 }
 
 var tokenSpecs = []*cmdSpec{{
@@ -355,15 +339,7 @@ token stops working at once.`,
 }}
 
 func runToken(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	spec, rest, err := group("token", tokenSpecs, args, stdout)
-	if err != nil {
-		return err
-	}
-	cl, err := spec.parse(rest, stdout, stderr)
-	if err != nil {
-		return err
-	}
-	m, err := cl.main(stderr)
+	cl, m, err := start("token", tokenSpecs, args, stdout, stderr)
 	if err != nil {
 		return err
 	}

@@ -37,19 +37,11 @@ that a cache can be prepared before the server first runs.`,
 }}
 
 func runMirror(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	spec, rest, err := group("mirror", mirrorSpecs, args, stdout)
-	if err != nil {
-		return err
-	}
-	cl, err := spec.parse(rest, stdout, stderr)
+	cl, m, err := start("mirror", mirrorSpecs, args, stdout, stderr)
 	if err != nil {
 		return err
 	}
 	locks := cl.args
-	m, err := cl.main(stderr)
-	if err != nil {
-		return err
-	}
 	if m.Config.Mirror == nil {
 		return errors.New("mirror prefetch: [mirror_config] is not set in the configuration")
 	}

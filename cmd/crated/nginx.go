@@ -73,15 +73,7 @@ inode and is finished where it was left.`, static.DownloadLogName),
 }}
 
 func runDownloads(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	spec, rest, err := group("downloads", downloadsSpecs, args, stdout)
-	if err != nil {
-		return err
-	}
-	cl, err := spec.parse(rest, stdout, stderr)
-	if err != nil {
-		return err
-	}
-	m, err := cl.main(stderr)
+	cl, m, err := start("downloads", downloadsSpecs, args, stdout, stderr)
 	if err != nil {
 		return err
 	}

@@ -27,15 +27,7 @@ with its checksum (otherwise a crate file of the right size is taken as right).`
 }}
 
 func runStatic(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	spec, rest, err := group("static", staticSpecs, args, stdout)
-	if err != nil {
-		return err
-	}
-	cl, err := spec.parse(rest, stdout, stderr)
-	if err != nil {
-		return err
-	}
-	m, err := cl.main(stderr)
+	cl, m, err := start("static", staticSpecs, args, stdout, stderr)
 	if err != nil {
 		return err
 	}
