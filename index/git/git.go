@@ -110,7 +110,7 @@ type Locker interface {
 // concurrent use.
 type Index struct {
 	cfg    Config
-	store  crated.Store
+	store  Store
 	log    *slog.Logger
 	gitDir string
 	branch plumbing.ReferenceName
@@ -172,9 +172,17 @@ const (
 	maxRunBackoff = 5 * time.Minute
 )
 
+// Store is what the git index reads from the metadata store.
+// crated.Store satisfies it.
+type Store interface {
+	CrateByName(ctx context.Context, canon string) (*crated.Crate, error)
+	Versions(ctx context.Context, crateID int64) ([]*crated.Version, error)
+	SearchCrates(ctx context.Context, q crated.SearchQuery) ([]*crated.Crate, int, error)
+}
+
 // Open opens or creates the repository in cfg.Dir. It does not sync: call
 // Sync(nil), or Run, which starts with a full sync.
-func Open(ctx context.Context, cfg Config, store crated.Store, log *slog.Logger) (_ *Index, err error) {
+func Open(ctx context.Context, cfg Config, store Store, log *slog.Logger) (_ *Index, err error) {
 	defer crated.Wrap(&err, "git.Open(%q)", cfg.Dir)
 	if log == nil {
 		log = slog.Default()

@@ -44,7 +44,7 @@ type entry struct {
 
 // Index serves index files from a cache over the store.
 type Index struct {
-	store    crated.Store
+	store    Store
 	maxBytes int
 
 	mu    sync.Mutex
@@ -59,8 +59,14 @@ type Index struct {
 	group singleflight.Group
 }
 
+// Store is what the index reads: one narrow query per cache miss.
+// crated.Store satisfies it.
+type Store interface {
+	IndexRows(ctx context.Context, canon string) (*crated.IndexRows, error)
+}
+
 // New returns an index whose cache holds at most maxBytes of rendered files.
-func New(store crated.Store, maxBytes int) *Index {
+func New(store Store, maxBytes int) *Index {
 	if maxBytes <= 0 {
 		maxBytes = 64 << 20
 	}
