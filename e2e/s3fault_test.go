@@ -73,9 +73,14 @@ func TestS3StoreFaults(t *testing.T) {
 		code, body, _ := do(t, "GET", srv.URL+"/api/v1/crates/faulty/"+vers+"/download", "", nil)
 		return code, body
 	}
-	if code := publish("1.0.0"); code != http.StatusOK {
-		t.Fatalf("publish with a healthy store: %d", code)
+	for _, v := range []string{"1.0.0", "1.1.0"} {
+		if code := publish(v); code != http.StatusOK {
+			t.Fatalf("publish %s with a healthy store: %d", v, code)
+		}
 	}
+	// 1.0.0 is downloaded while the store is healthy, so crated keeps it
+	// in its memory cache of small crates; 1.1.0 never is, so its download
+	// during the fault must reach the store.
 	if code, _ := download("1.0.0"); code != http.StatusOK {
 		t.Fatalf("download with a healthy store: %d", code)
 	}
@@ -86,7 +91,7 @@ func TestS3StoreFaults(t *testing.T) {
 	}{{"stalled", stall}, {"failing", fail}} {
 		mode.Store(m.mode)
 		for op, call := range map[string]func() (int, []byte){
-			"download": func() (int, []byte) { return download("1.0.0") },
+			"download": func() (int, []byte) { return download("1.1.0") },
 			"publish":  func() (int, []byte) { return publish("2.0.0"), nil },
 		} {
 			code, body := call()
@@ -96,6 +101,11 @@ func TestS3StoreFaults(t *testing.T) {
 			if body != nil && !json.Valid(body) {
 				t.Errorf("%s with a %s store: body is not cargo's JSON error: %q", op, m.name, body)
 			}
+		}
+		// A crate already in memory is still served: a store outage does
+		// not stop the builds that use it.
+		if code, _ := download("1.0.0"); code != http.StatusOK {
+			t.Errorf("download of a cached crate with a %s store: %d, want 200", m.name, code)
 		}
 	}
 }
