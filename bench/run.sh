@@ -220,8 +220,8 @@ start_gostatic() {
 	exit 1
 }
 
-# wrk_run URL [LUA] [HEADER]: prints "req/s p99_ms errors" (errors: socket
-# errors and answers other than 2xx or 3xx).
+# wrk_run URL [LUA] [HEADER]: prints "req/s p99_ms errors requests" (errors:
+# socket errors and answers other than 2xx or 3xx).
 wrk_run() {
 	local url=$1 script=${2:-} header=${3:-} out args=(-t2 -c"$CONNS" -d"$DURATION" --latency)
 	[[ -n $script ]] && args+=(-s "$script")
@@ -237,28 +237,48 @@ wrk_run() {
 		}
 		$1 == "99%" { p99 = toms($2) }
 		/^Requests\/sec:/ { rps = $2 }
+		/ requests in / { n = $1 }
 		/Non-2xx or 3xx responses:/ { errs += $NF }
 		/Socket errors:/ { for (i = 4; i <= NF; i += 2) errs += $i + 0 }
-		END { printf "%.0f %.2f %d\n", rps, p99, errs }'
+		END { printf "%.0f %.2f %d %d\n", rps, p99, errs, n }'
+}
+
+# cpu_ticks PID: CPU time (user + system, clock ticks) of PID and its
+# children (nginx's workers).
+cpu_ticks() {
+	local p t=0
+	for p in "$1" $(ps -o pid= --ppid "$1"); do
+		t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null || echo 0)))
+	done
+	echo "$t"
 }
 
 # alternate NAME TARGET...: runs wrk against each TARGET in turn, ROUNDS
 # times, so that the machine's load drifts over all of them alike. A TARGET
-# is "LABEL|URL|LUA|HEADER" (LUA and HEADER may be empty). Sets RPS[LABEL]
-# (mean req/s over the rounds), P99[LABEL] (the median round's p99, ms) and
-# ERRS (failed requests of all targets).
-declare -A RPS P99
+# is "LABEL|URL|LUA|HEADER|PID" (LUA, HEADER and PID may be empty). Sets
+# RPS[LABEL] (mean req/s over the rounds), P99[LABEL] (the median round's
+# p99, ms), ERRS (failed requests of all targets) and, for a target with a
+# PID, CPU[LABEL]: the server's CPU time per request in µs over all rounds,
+# which the other processes on a shared machine move far less than req/s.
+declare -A RPS P99 CPU
 ERRS=0
 alternate() {
-	local name=$1 t r label url lua header rps p99 e line
+	local name=$1 t r label url lua header pid rps p99 e n c0 line
 	shift
-	local -A sum=() p99s=()
+	local -A sum=() p99s=() ticks=() reqs=()
+	local hz
+	hz=$(getconf CLK_TCK)
 	ERRS=0
 	for r in $(seq "$ROUNDS"); do
 		line="$name round $r:"
 		for t in "$@"; do
-			IFS='|' read -r label url lua header <<<"$t"
-			read -r rps p99 e <<<"$(wrk_run "$url" "$lua" "$header")"
+			IFS='|' read -r label url lua header pid <<<"$t"
+			[[ -n $pid ]] && c0=$(cpu_ticks "$pid")
+			read -r rps p99 e n <<<"$(wrk_run "$url" "$lua" "$header")"
+			if [[ -n $pid ]]; then
+				ticks[$label]=$((${ticks[$label]:-0} + $(cpu_ticks "$pid") - c0))
+				reqs[$label]=$((${reqs[$label]:-0} + n))
+			fi
 			sum[$label]=$((${sum[$label]:-0} + rps))
 			p99s[$label]+=" $p99"
 			ERRS=$((ERRS + e))
@@ -272,6 +292,10 @@ alternate() {
 		RPS[$label]=$((sum[$label] / ROUNDS))
 		# shellcheck disable=SC2086 # one number a word
 		P99[$label]=$(median ${p99s[$label]})
+		CPU[$label]=""
+		if ((${reqs[$label]:-0} > 0)); then
+			CPU[$label]=$(awk -v t="${ticks[$label]}" -v hz="$hz" -v n="${reqs[$label]}" 'BEGIN { printf "%.1f", t / hz * 1e6 / n }')
+		fi
 	done
 }
 
@@ -394,7 +418,9 @@ EOF
 	start_nginx "$tree" "$via_port" "$WORK/nginx-config.conf"
 	local via_pid=$NGINX_PID
 	start_nginx "$tree" "$NGINX_PORT"
+	local -A pid=([via]=$via_pid [nginx]=$NGINX_PID [crated]=$CRATED_PID)
 	start_gostatic "$tree" "$GOSTATIC_PORT"
+	pid[gostatic]=$GOSTATIC_PID
 	local via=http://127.0.0.1:$via_port nginx=http://127.0.0.1:$NGINX_PORT crated=http://127.0.0.1:$CRATED_PORT
 	local gostatic=http://127.0.0.1:$GOSTATIC_PORT
 	local index_path name crate_path p b
@@ -433,13 +459,17 @@ EOF
 		for b in via nginx crated gostatic; do
 			h=""
 			[[ -n $hdr ]] && h=${inm[$b]}
-			targets+=("$b|${!b}$path|$lua|$h")
+			targets+=("$b|${!b}$path|$lua|$h|${pid[$b]}")
 		done
 		alternate "$name" "${targets[@]}"
 		awk -v name="$name" -v v="${RPS[via]}" -v n="${RPS[nginx]}" -v c="${RPS[crated]}" -v g="${RPS[gostatic]}" \
 			-v vp="${P99[via]}" -v np="${P99[nginx]}" -v cp="${P99[crated]}" -v gp="${P99[gostatic]}" -v e="$ERRS" 'BEGIN {
 			printf "%-26s %8.0f %8.0f %8.0f %8.0f %6.2f %6.2f %6.2f %7.1f %7.1f %7.1f %7.1f  >= 0.95 %s%s\n", name, v, n, c, g, v / n, c / n, c / g,
 				vp, np, cp, gp, (v / n >= 0.95 ? "met" : "MISSED"), (e > 0 ? sprintf("  (%d failed requests)", e) : "")
+		}' | tee -a "$SUMMARY"
+		# Server CPU per request: nginx's are its workers'.
+		awk -v v="${CPU[via]}" -v n="${CPU[nginx]}" -v c="${CPU[crated]}" -v g="${CPU[gostatic]}" 'BEGIN {
+			printf "%-26s %8.1f %8.1f %8.1f %8.1f %6.2f %6.2f %6.2f  (ratios by CPU: the second server'"'"'s CPU / the first'"'"'s)\n", "  server CPU us/request", v, n, c, g, n / v, n / c, g / c
 		}' | tee -a "$SUMMARY"
 	}
 	static_row "index file (one, hot)" "" "$index_path" ""
