@@ -17,7 +17,7 @@
 #      memory after a warm-up, index latency for random crates (so that the
 #      cache misses), with nginx over the same 100k files as the baseline.
 #
-#   bench/run.sh            everything (about 15 minutes; 6 more the first
+#   bench/run.sh            everything (about 25 minutes; 6 more the first
 #                           time, to seed the 1M versions and copy the 100k
 #                           index files for nginx: 5.3 GB, kept in BENCH_CACHE)
 #   BENCH_PARTS="throughput publish" bench/run.sh   only some parts
