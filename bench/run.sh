@@ -7,18 +7,22 @@
 #      wrk, alternating the servers BENCH_ROUNDS times; req/s, p99, ratio.
 #      gostatic (Go's net/http serving the same files) runs alongside as a
 #      second baseline: what any Go server can do here;
+#   1b. static (BENCH_PARTS=static): the nginx that `crated nginx-config`
+#      configures over crated's server_config.static_dir against a plain
+#      nginx over the same tree (index file, .crate, 304 revalidation), with
+#      crated alone and gostatic in the same alternating rounds;
 #   2. publishes/s of real-sized crates on a fresh embedded crated
 #      (SQLite + files);
 #   3. scale: 100k crates x 10 versions: start time to /readyz, resident
 #      memory after a warm-up, index latency for random crates (so that the
 #      cache misses), with nginx over the same 100k files as the baseline.
 #
-#   bench/run.sh            everything (about 15 minutes; 6 more the first
+#   bench/run.sh            everything (about 25 minutes; 6 more the first
 #                           time, to seed the 1M versions and copy the 100k
 #                           index files for nginx: 5.3 GB, kept in BENCH_CACHE)
 #   BENCH_PARTS="throughput publish" bench/run.sh   only some parts
 #
-# Knobs (environment): BENCH_PARTS (throughput publish scale), BENCH_WORK
+# Knobs (environment): BENCH_PARTS (throughput static publish scale), BENCH_WORK
 # (scratch directory, default a new /tmp/crated-bench.*), BENCH_CACHE
 # (seeded data sets, default /tmp/crated-bench-cache), BENCH_DURATION (15s),
 # BENCH_CONNS (64), BENCH_ROUNDS (2), BENCH_NGINX_WORKERS (2),
@@ -26,7 +30,7 @@
 # (100000), BENCH_SCALE_VERSIONS (10), BENCH_SCALE_BLOBS (none: index only;
 # write: a real .crate for every version), BENCH_SCALE_RATES ("500 2000":
 # request rates of the open-loop latency runs), BENCH_PORT (first of three
-# ports, 18781).
+# ports, 18781; the static part uses a fourth).
 #
 # Everything listens on 127.0.0.1 only and every run is bounded in time and
 # count. The processes it starts are stopped by their ids when it exits.
@@ -34,7 +38,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PARTS=${BENCH_PARTS:-throughput publish scale}
+PARTS=${BENCH_PARTS:-throughput static publish scale}
 DURATION=${BENCH_DURATION:-15s}
 CONNS=${BENCH_CONNS:-64}
 ROUNDS=${BENCH_ROUNDS:-2}
@@ -105,16 +109,18 @@ build() {
 	CRATED=$WORK/bin/crated SEED=$WORK/bin/seed LOAD=$WORK/bin/load GOSTATIC=$WORK/bin/gostatic
 }
 
-# start_crated DATA_DIR PORT: starts crated on DATA_DIR/{db,crates}, sets
+# start_crated DATA_DIR PORT [CONFIG]: starts crated on DATA_DIR/{db,crates}
+# (with CONFIG, a crated.toml, for the keys the flags do not set), sets
 # CRATED_PID and STARTUP_MS (process start to the first 200 from /readyz).
 start_crated() {
-	local dir=$1 port=$2 t0 t1
+	local dir=$1 port=$2 t0 t1 conf=()
+	[[ -n ${3:-} ]] && conf=(-c "$3")
 	port_free "$port" || { log "port $port is taken: set BENCH_PORT"; exit 1; }
 	t0=$(date +%s%N)
 	# The publish benchmark sends ~1000 publishes/s from one address: far
 	# over publish_rate_limit, which it turns off.
 	CRATED_SERVER_CONFIG_PUBLISH_RATE_LIMIT=0 \
-		"$CRATED" serve --address 127.0.0.1 --port "$port" --db-dir-path "$dir/db" --dl-dir-path "$dir/crates" \
+		"$CRATED" serve "${conf[@]}" --address 127.0.0.1 --port "$port" --db-dir-path "$dir/db" --dl-dir-path "$dir/crates" \
 		--log-level warn >>"$WORK/crated.log" 2>&1 &
 	CRATED_PID=$!
 	PIDS+=("$CRATED_PID")
@@ -137,12 +143,32 @@ stop_pid() {
 	forget_pid "$1"
 }
 
-# start_nginx ROOT PORT: a private nginx serving ROOT the way crated serves
-# the same paths (content types, ETag, Cache-Control), sets NGINX_PID.
+# start_nginx ROOT PORT [SERVER_FILE]: a private nginx serving ROOT the way
+# crated serves the same paths (content types, ETag, Cache-Control), sets
+# NGINX_PID. With SERVER_FILE (what `crated nginx-config` printed, listening
+# on PORT) nginx runs that file instead of the plain root.
 start_nginx() {
-	local root=$1 port=$2 dir=$WORK/nginx-$2
+	local root=$1 port=$2 dir=$WORK/nginx-$2 server
 	port_free "$port" || { log "port $port is taken: set BENCH_PORT"; exit 1; }
 	mkdir -p "$dir/tmp"
+	if [[ -n ${3:-} ]]; then
+		server="include $3;"
+	else
+		server="server {
+		listen 127.0.0.1:$port;
+		root $root;
+		location /index/ {
+			default_type \"text/plain\";
+			charset utf-8;
+			add_header Cache-Control \"no-cache\";
+		}
+		location /api/ {
+			default_type application/x-tar;
+			add_header Cache-Control \"public, max-age=31536000, immutable\";
+			add_header Content-Disposition \"attachment\";
+		}
+	}"
+	fi
 	cat >"$dir/nginx.conf" <<EOF
 # One worker per core, as crated uses both cores (GOMAXPROCS=2).
 worker_processes $NGINX_WORKERS;
@@ -164,20 +190,7 @@ http {
 	fastcgi_temp_path $dir/tmp/fastcgi;
 	uwsgi_temp_path $dir/tmp/uwsgi;
 	scgi_temp_path $dir/tmp/scgi;
-	server {
-		listen 127.0.0.1:$port;
-		root $root;
-		location /index/ {
-			default_type "text/plain";
-			charset utf-8;
-			add_header Cache-Control "no-cache";
-		}
-		location /api/ {
-			default_type application/x-tar;
-			add_header Cache-Control "public, max-age=31536000, immutable";
-			add_header Content-Disposition "attachment";
-		}
-	}
+	$server
 }
 EOF
 	"$NGINX" -c "$dir/nginx.conf" -p "$dir" -e "$dir/error.log" &
@@ -207,14 +220,13 @@ start_gostatic() {
 	exit 1
 }
 
-# wrk_run URL [LUA]: prints "req/s p99_ms errors".
+# wrk_run URL [LUA] [HEADER]: prints "req/s p99_ms errors requests" (errors:
+# socket errors and answers other than 2xx or 3xx).
 wrk_run() {
-	local url=$1 script=${2:-} out
-	if [[ -n $script ]]; then
-		out=$(wrk -t2 -c"$CONNS" -d"$DURATION" --latency -s "$script" "$url")
-	else
-		out=$(wrk -t2 -c"$CONNS" -d"$DURATION" --latency "$url")
-	fi
+	local url=$1 script=${2:-} header=${3:-} out args=(-t2 -c"$CONNS" -d"$DURATION" --latency)
+	[[ -n $script ]] && args+=(-s "$script")
+	[[ -n $header ]] && args+=(-H "$header")
+	out=$(wrk "${args[@]}" "$url")
 	printf '%s\n' "$out" >>"$WORK/wrk.log"
 	printf '%s\n' "$out" | awk '
 		function toms(v) {
@@ -225,34 +237,93 @@ wrk_run() {
 		}
 		$1 == "99%" { p99 = toms($2) }
 		/^Requests\/sec:/ { rps = $2 }
+		/ requests in / { n = $1 }
 		/Non-2xx or 3xx responses:/ { errs += $NF }
 		/Socket errors:/ { for (i = 4; i <= NF; i += 2) errs += $i + 0 }
-		END { printf "%.0f %.2f %d\n", rps, p99, errs }'
+		END { printf "%.0f %.2f %d %d\n", rps, p99, errs, n }'
+}
+
+# cpu_ticks PID: CPU time (user + system, clock ticks) of PID and its
+# children (nginx's workers).
+cpu_ticks() {
+	local p t=0
+	for p in "$1" $(ps -o pid= --ppid "$1"); do
+		t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null || echo 0)))
+	done
+	echo "$t"
+}
+
+# alternate NAME TARGET...: runs wrk against each TARGET in turn, ROUNDS
+# times, so that the machine's load drifts over all of them alike. A TARGET
+# is "LABEL|URL|LUA|HEADER|PID" (LUA, HEADER and PID may be empty). Sets
+# RPS[LABEL] (mean req/s over the rounds), P99[LABEL] (the median round's
+# p99, ms), ERRS (failed requests of all targets) and, for a target with a
+# PID, CPU[LABEL]: the server's CPU time per request in µs over all rounds,
+# which the other processes on a shared machine move far less than req/s.
+declare -A RPS P99 CPU
+ERRS=0
+alternate() {
+	local name=$1 t r label url lua header pid rps p99 e n c0 line
+	shift
+	local -A sum=() p99s=() ticks=() reqs=()
+	local hz
+	hz=$(getconf CLK_TCK)
+	ERRS=0
+	for r in $(seq "$ROUNDS"); do
+		line="$name round $r:"
+		for t in "$@"; do
+			IFS='|' read -r label url lua header pid <<<"$t"
+			[[ -n $pid ]] && c0=$(cpu_ticks "$pid")
+			read -r rps p99 e n <<<"$(wrk_run "$url" "$lua" "$header")"
+			if [[ -n $pid ]]; then
+				ticks[$label]=$((${ticks[$label]:-0} + $(cpu_ticks "$pid") - c0))
+				reqs[$label]=$((${reqs[$label]:-0} + n))
+			fi
+			sum[$label]=$((${sum[$label]:-0} + rps))
+			p99s[$label]+=" $p99"
+			ERRS=$((ERRS + e))
+			line+=" $label $rps req/s p99 ${p99}ms |"
+		done
+		log "$line"
+		echo "$line" >>"$WORK/rounds.txt"
+	done
+	for t in "$@"; do
+		label=${t%%|*}
+		RPS[$label]=$((sum[$label] / ROUNDS))
+		# shellcheck disable=SC2086 # one number a word
+		P99[$label]=$(median ${p99s[$label]})
+		CPU[$label]=""
+		if ((${reqs[$label]:-0} > 0)); then
+			CPU[$label]=$(awk -v t="${ticks[$label]}" -v hz="$hz" -v n="${reqs[$label]}" 'BEGIN { printf "%.1f", t / hz * 1e6 / n }')
+		fi
+	done
 }
 
 # compare NAME PATH GOAL [LUA]: alternates crated, nginx and gostatic on
 # PATH, ROUNDS times, and adds a row to the table.
 compare() {
-	local name=$1 path=$2 goal=$3 script=${4:-} r c n g cp np gp e
-	local csum=0 nsum=0 gsum=0 errs=0 cp99s=() np99s=() gp99s=()
-	for r in $(seq "$ROUNDS"); do
-		read -r c cp e <<<"$(wrk_run "http://127.0.0.1:$CRATED_PORT$path" "$script")"
-		errs=$((errs + e))
-		read -r n np e <<<"$(wrk_run "http://127.0.0.1:$NGINX_PORT$path" "$script")"
-		errs=$((errs + e))
-		read -r g gp e <<<"$(wrk_run "http://127.0.0.1:$GOSTATIC_PORT$path" "$script")"
-		errs=$((errs + e))
-		log "$name round $r: crated $c req/s p99 ${cp}ms | nginx $n req/s p99 ${np}ms | gostatic $g req/s p99 ${gp}ms"
-		echo "$name round $r crated $c $cp nginx $n $np gostatic $g $gp" >>"$WORK/rounds.txt"
-		csum=$((csum + c)) nsum=$((nsum + n)) gsum=$((gsum + g))
-		cp99s+=("$cp") np99s+=("$np") gp99s+=("$gp")
-	done
-	awk -v name="$name" -v c="$csum" -v n="$nsum" -v g="$gsum" -v r="$ROUNDS" -v cp="$(median "${cp99s[@]}")" \
-		-v np="$(median "${np99s[@]}")" -v gp="$(median "${gp99s[@]}")" -v goal="$goal" -v e="$errs" 'BEGIN {
+	local name=$1 path=$2 goal=$3 script=${4:-}
+	alternate "$name" "crated|http://127.0.0.1:$CRATED_PORT$path|$script|" "nginx|http://127.0.0.1:$NGINX_PORT$path|$script|" \
+		"gostatic|http://127.0.0.1:$GOSTATIC_PORT$path|$script|"
+	awk -v name="$name" -v c="${RPS[crated]}" -v n="${RPS[nginx]}" -v g="${RPS[gostatic]}" -v cp="${P99[crated]}" \
+		-v np="${P99[nginx]}" -v gp="${P99[gostatic]}" -v goal="$goal" -v e="$ERRS" 'BEGIN {
 		ratio = c / n
-		printf "%-27s %8.0f %8.0f %8.0f %6.2f %6.2f %8.1f %8.1f %8.1f  >= %-4s %s%s\n", name, c / r, n / r, g / r, ratio, c / g, cp, np, gp, goal,
+		printf "%-27s %8.0f %8.0f %8.0f %6.2f %6.2f %8.1f %8.1f %8.1f  >= %-4s %s%s\n", name, c, n, g, ratio, c / g, cp, np, gp, goal,
 			(ratio >= goal ? "met" : "MISSED"), (e > 0 ? sprintf("  (%d failed requests)", e) : "")
 	}' | tee -a "$SUMMARY"
+}
+
+# random_lua PATHS OUT: a wrk script that GETs a random path of the file
+# PATHS (one a line) for every request.
+random_lua() {
+	cat >"$2" <<EOF
+local paths = {}
+for line in io.lines("$1") do paths[#paths + 1] = line end
+math.randomseed(os.time() + tonumber(tostring({}):sub(8), 16) % 100000)
+request = function()
+	return wrk.format("GET", paths[math.random(#paths)])
+end
+EOF
 }
 
 # median of numbers (the lower middle one for an even count).
@@ -292,14 +363,7 @@ throughput() {
 		cmp <(curl -s "$base$p") <(curl -s "http://127.0.0.1:$GOSTATIC_PORT$p")
 	done
 	# wrk picks a random index file of the 1000 for every request.
-	cat >"$WORK/random.lua" <<EOF
-local paths = {}
-for line in io.lines("$paths") do paths[#paths + 1] = line end
-math.randomseed(os.time() + tonumber(tostring({}):sub(8), 16) % 100000)
-request = function()
-	return wrk.format("GET", paths[math.random(#paths)])
-end
-EOF
+	random_lua "$paths" "$WORK/random.lua"
 	# Warm them up (connections, page cache, crated's index cache).
 	for p in "$CRATED_PORT" "$NGINX_PORT" "$GOSTATIC_PORT"; do
 		wrk -t2 -c"$CONNS" -d3s -s "$WORK/random.lua" "http://127.0.0.1:$p" >/dev/null
@@ -317,6 +381,107 @@ EOF
 	say "(req/s are means over the rounds, ratios of the sums; p99 the median round's; c/n = crated/nginx, c/g = crated/gostatic)"
 	stop_pid "$GOSTATIC_PID"
 	stop_pid "$NGINX_PID"
+	stop_pid "$CRATED_PID"
+}
+
+# ---- 1b. static files through `crated nginx-config` ----
+# crated publishes its read side to server_config.static_dir; the nginx that
+# `crated nginx-config` configures serves it. Four servers in every round:
+# that nginx ("via"), a plain nginx with the same tree as its root, crated
+# alone, gostatic over the same tree. Same bytes everywhere (checked).
+# header_names URL: the sorted header names of a GET, minus the ones every
+# answer differs in (Date).
+header_names() {
+	curl -s -D - -o /dev/null "$1" | tr -d '\r' | awk -F: 'NR > 1 && NF > 1 { print tolower($1) }' | grep -vx date | sort | tr '\n' ' '
+}
+etag_of() { curl -s -D - -o /dev/null "$1" | tr -d '\r' | awk 'tolower($1) == "etag:" { print $2 }'; }
+
+static_files() {
+	local data=$WORK/static tree=$WORK/static-tree paths=$WORK/static-paths conf=$WORK/static.toml
+	local via_port=$((PORT + 3))
+	log "seeding 1000 crates x 10 versions with real .crate files, and one of 21 KB"
+	"$SEED" -quiet -db-dir-path "$data/db" -dl-dir-path "$data/crates" -crates 1000 -versions 10 -paths "$paths" >&2
+	"$SEED" -quiet -db-dir-path "$data/db" -dl-dir-path "$data/crates" -first 1000 -crates 1 -versions 1 \
+		-code-bytes 112640 -paths "$WORK/static-large-path" >&2
+	mkdir -p "$tree"
+	cat >"$conf" <<EOF
+[server_config]
+address = "127.0.0.1"
+port = $CRATED_PORT
+static_dir = "$tree"
+EOF
+	# crated brings the tree up to date with the store before /readyz.
+	start_crated "$data" "$CRATED_PORT" "$conf"
+	mkdir -p "$WORK/nginx-$via_port"
+	"$CRATED" nginx-config -c "$conf" --listen "127.0.0.1:$via_port" \
+		--access-log "$WORK/nginx-$via_port/downloads.log" >"$WORK/nginx-config.conf"
+	start_nginx "$tree" "$via_port" "$WORK/nginx-config.conf"
+	local via_pid=$NGINX_PID
+	start_nginx "$tree" "$NGINX_PORT"
+	local -A pid=([via]=$via_pid [nginx]=$NGINX_PID [crated]=$CRATED_PID)
+	start_gostatic "$tree" "$GOSTATIC_PORT"
+	pid[gostatic]=$GOSTATIC_PID
+	local via=http://127.0.0.1:$via_port nginx=http://127.0.0.1:$NGINX_PORT crated=http://127.0.0.1:$CRATED_PORT
+	local gostatic=http://127.0.0.1:$GOSTATIC_PORT
+	local index_path name crate_path p b
+	index_path=$(sed -n 500p "$paths")
+	crate_path=$(head -1 "$WORK/static-large-path")
+	crate_path=/api/v1/crates/${crate_path##*/}/0.1.0/download
+	for p in "$index_path" "$crate_path"; do
+		for b in "$via" "$nginx" "$gostatic"; do
+			cmp <(curl -sf "$crated$p") <(curl -sf "$b$p") || { log "$b$p differs from crated's answer"; exit 1; }
+		done
+	done
+	random_lua "$paths" "$WORK/static-random.lua"
+	for p in "$via_port" "$NGINX_PORT" "$CRATED_PORT" "$GOSTATIC_PORT"; do
+		wrk -t2 -c"$CONNS" -d3s -s "$WORK/static-random.lua" "http://127.0.0.1:$p" >/dev/null
+	done
+	# Revalidations: If-None-Match with the ETag each server gave.
+	local -A inm=()
+	for b in via nginx crated gostatic; do
+		inm[$b]="If-None-Match: $(etag_of "${!b}$index_path")"
+		[[ $(curl -s -o /dev/null -w '%{http_code}' -H "${inm[$b]}" "${!b}$index_path") == 304 ]] ||
+			{ log "$b does not answer ${inm[$b]} with 304"; exit 1; }
+	done
+
+	say ""
+	say "Static files: nginx configured by \`crated nginx-config\` (via) against a plain nginx root (nginx) over the same tree"
+	say "(server_config.static_dir), crated alone and gostatic over that tree; wrk -t2 -c$CONNS -d$DURATION, $ROUNDS rounds alternating the four"
+	say "index file: $(curl -s "$crated$index_path" | wc -c) bytes; .crate: $(curl -s "$crated$crate_path" | wc -c) bytes"
+	for p in "$index_path" "$crate_path"; do
+		for b in via nginx crated gostatic; do
+			say "  headers $b ${p%%/[0-9]*}...: $(header_names "${!b}$p")"
+		done
+	done
+	say "$(printf '%-26s %8s %8s %8s %8s %6s %6s %6s %7s %7s %7s %7s  %s' 'req/s, p99 ms' via nginx crated gostatic v/n c/n c/g 'v p99' 'n p99' 'c p99' 'g p99' 'goal (v/n)')"
+	static_row() { # NAME LUA PATH [inm: revalidate]
+		local name=$1 lua=$2 path=$3 hdr=$4 targets=() b h
+		for b in via nginx crated gostatic; do
+			h=""
+			[[ -n $hdr ]] && h=${inm[$b]}
+			targets+=("$b|${!b}$path|$lua|$h|${pid[$b]}")
+		done
+		alternate "$name" "${targets[@]}"
+		awk -v name="$name" -v v="${RPS[via]}" -v n="${RPS[nginx]}" -v c="${RPS[crated]}" -v g="${RPS[gostatic]}" \
+			-v vp="${P99[via]}" -v np="${P99[nginx]}" -v cp="${P99[crated]}" -v gp="${P99[gostatic]}" -v e="$ERRS" 'BEGIN {
+			printf "%-26s %8.0f %8.0f %8.0f %8.0f %6.2f %6.2f %6.2f %7.1f %7.1f %7.1f %7.1f  >= 0.95 %s%s\n", name, v, n, c, g, v / n, c / n, c / g,
+				vp, np, cp, gp, (v / n >= 0.95 ? "met" : "MISSED"), (e > 0 ? sprintf("  (%d failed requests)", e) : "")
+		}' | tee -a "$SUMMARY"
+		# Server CPU per request: nginx's are its workers'.
+		awk -v v="${CPU[via]}" -v n="${CPU[nginx]}" -v c="${CPU[crated]}" -v g="${CPU[gostatic]}" 'BEGIN {
+			printf "%-26s %8.1f %8.1f %8.1f %8.1f %6.2f %6.2f %6.2f  (ratios by CPU: the second server'"'"'s CPU / the first'"'"'s)\n", "  server CPU us/request", v, n, c, g, n / v, n / c, g / c
+		}' | tee -a "$SUMMARY"
+	}
+	static_row "index file (one, hot)" "" "$index_path" ""
+	static_row "index files (1000, random)" "$WORK/static-random.lua" "" ""
+	static_row ".crate download (21 KB)" "" "$crate_path" ""
+	static_row "index file 304" "" "$index_path" inm
+	say "(req/s: means over the rounds; p99: the median round's; v/n = via/nginx, c/n = crated/nginx, c/g = crated/gostatic;"
+	say " 304: If-None-Match with each server's own ETag, every answer a 304 without a body)"
+	say "downloads logged by the via nginx: $(wc -l <"$WORK/nginx-$via_port/downloads.log") lines"
+	stop_pid "$GOSTATIC_PID"
+	stop_pid "$NGINX_PID"
+	stop_pid "$via_pid"
 	stop_pid "$CRATED_PID"
 }
 
@@ -440,6 +605,7 @@ say "crated benchmarks, $(date -u +%Y-%m-%dT%H:%MZ), commit $(git rev-parse --sh
 say "machine: $(nproc) cores ($(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)), $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 say "$(go version | cut -d' ' -f3), $("$NGINX" -v 2>&1 | cut -d' ' -f3), $(wrk --version 2>&1 | head -1 | cut -d' ' -f1-2)"
 has_part throughput && throughput
+has_part static && static_files
 has_part publish && publish
 has_part scale && scale
 say ""
