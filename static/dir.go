@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/crated/crated"
 )
@@ -78,10 +79,36 @@ func (d *Dir) Put(ctx context.Context, path string, r io.Reader, size int64) (er
 	if err := tmp.Close(); err != nil {
 		return err
 	}
+	if err := advanceMtime(tmp.Name(), name); err != nil {
+		return err
+	}
 	if err := os.Rename(tmp.Name(), name); err != nil {
 		return err
 	}
 	return syncDir(dir)
+}
+
+// advanceMtime gives the new file a modification time at least one second
+// after the file it replaces. nginx's ETag and Last-Modified are the mtime
+// in whole seconds and the size, so two versions of an index file written
+// within one second with the same size (a yank and an unyank) would
+// otherwise share an ETag, and cargo would keep its stale copy on a 304.
+func advanceMtime(tmp, target string) error {
+	old, err := os.Stat(target)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	cur, err := os.Stat(tmp)
+	if err != nil {
+		return err
+	}
+	next := old.ModTime().Truncate(time.Second).Add(time.Second)
+	if cur.ModTime().Truncate(time.Second).After(old.ModTime().Truncate(time.Second)) {
+		return nil
+	}
+	return os.Chtimes(tmp, next, next)
 }
 
 func syncDir(dir string) error {

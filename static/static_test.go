@@ -298,3 +298,28 @@ func TestDirRefusesEscapes(t *testing.T) {
 		t.Error("a short write was published")
 	}
 }
+
+// TestDirRewriteChangesMtime: nginx's ETag is the mtime in seconds and the
+// size, so a rewrite of a file with the same size within the same second
+// (a yank then an unyank) must still get a later whole-second mtime.
+func TestDirRewriteChangesMtime(t *testing.T) {
+	d, err := static.NewDir(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var last time.Time
+	for i, body := range []string{"yanked:false", "yanked:true!", "yanked:false"} {
+		if err := d.Put(t.Context(), "index/3/f/foo", strings.NewReader(body), int64(len(body))); err != nil {
+			t.Fatal(err)
+		}
+		fi, err := os.Stat(filepath.Join(d.Root(), "index/3/f/foo"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		sec := fi.ModTime().Truncate(time.Second)
+		if i > 0 && !sec.After(last) {
+			t.Errorf("write %d: mtime %v is not a second after the previous one (%v): nginx would send the same ETag", i, sec, last)
+		}
+		last = sec
+	}
+}
