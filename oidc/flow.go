@@ -146,7 +146,7 @@ func (l *Login) identify(ctx context.Context, st *crated.LoginState, code string
 	var re *oauth2.RetrieveError
 	if errors.As(err, &re) {
 		l.log.WarnContext(ctx, "openid token endpoint refused the code",
-			"status", re.Response.StatusCode, "error", re.ErrorCode, "error_description", re.ErrorDescription)
+			"status", re.Response.StatusCode, "oauth_error", re.ErrorCode, "oauth_error_description", re.ErrorDescription)
 		if re.ErrorCode == "invalid_client" || re.ErrorCode == "unauthorized_client" {
 			return nil, crated.Errorf(crated.EINTERNAL,
 				"The identity provider does not accept this registry's client credentials. Ask the registry's administrator to check client_id and client_secret.")
@@ -154,7 +154,7 @@ func (l *Login) identify(ctx context.Context, st *crated.LoginState, code string
 		return nil, crated.Errorf(crated.EINVALID,
 			"The identity provider refused the login code (%s). Start again at /me.", errorCode(re))
 	} else if err != nil {
-		l.log.WarnContext(ctx, "openid token endpoint unreachable", "error", err)
+		l.log.WarnContext(ctx, "openid token endpoint unreachable", "err", err)
 		return nil, crated.Errorf(crated.EUNAVAILABLE, "The identity provider cannot be reached. Try again later.")
 	}
 
@@ -166,12 +166,12 @@ func (l *Login) identify(ctx context.Context, st *crated.LoginState, code string
 	idt, err := l.verifier.Verify(pctx, raw)
 	if err != nil && l.transport.failures.Load() != failures {
 		// The signing keys could not be fetched (see watchedTransport).
-		l.log.WarnContext(ctx, "openid signing keys unreachable", "error", err)
+		l.log.WarnContext(ctx, "openid signing keys unreachable", "err", err)
 		return nil, crated.Errorf(crated.EUNAVAILABLE, "The identity provider's signing keys cannot be read. Try again later.")
 	} else if err != nil {
 		// go-oidc's messages name the failed check (audience, expiry,
 		// signature, issuer), never the token itself.
-		l.log.WarnContext(ctx, "openid ID token rejected", "error", err)
+		l.log.WarnContext(ctx, "openid ID token rejected", "err", err)
 		return nil, crated.Errorf(crated.EFORBIDDEN, "The ID token from the identity provider did not verify. Start again at /me.")
 	}
 	if subtle.ConstantTimeCompare([]byte(idt.Nonce), []byte(st.Nonce)) != 1 {
@@ -185,7 +185,7 @@ func (l *Login) identify(ctx context.Context, st *crated.LoginState, code string
 
 	ui, err := l.provider.UserInfo(pctx, oauth2.StaticTokenSource(tok))
 	if err != nil {
-		l.log.WarnContext(ctx, "openid userinfo failed", "error", err)
+		l.log.WarnContext(ctx, "openid userinfo failed", "err", err)
 		return nil, crated.Errorf(crated.EUNAVAILABLE, "The user's profile could not be read from the identity provider. Try again later.")
 	}
 	// OpenID Connect Core 5.3.2: a userinfo response for another subject

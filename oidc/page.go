@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"html/template"
-	"log/slog"
 	"mime"
 	"net/http"
 	"strings"
@@ -50,12 +49,12 @@ func (l *Login) fail(w http.ResponseWriter, r *http.Request, err error) {
 	st := httpapi.Status(err) // the one table from the vocabulary to HTTP
 	msg := crated.ErrorMessage(err)
 	if st >= 500 {
-		l.log.ErrorContext(r.Context(), "openid login failed", "status", st, "error", err)
+		l.log.ErrorContext(r.Context(), "openid login failed", "status", st, "err", err)
 		if code == crated.EINTERNAL {
 			msg = "Something went wrong on the registry's side. The error has been logged; try again later or ask the registry's administrator."
 		}
 	} else {
-		l.log.InfoContext(r.Context(), "openid login failed", "status", st, "error", msg)
+		l.log.InfoContext(r.Context(), "openid login failed", "status", st, "err", msg)
 	}
 	noStore(w)
 	if wantsJSON(r) {
@@ -124,7 +123,7 @@ type page struct {
 func (l *Login) render(w http.ResponseWriter, r *http.Request, status int, p page) {
 	var buf bytes.Buffer
 	if err := pageTemplate.Execute(&buf, p); err != nil {
-		l.log.Error("openid login page", slog.Any("error", err))
+		l.log.ErrorContext(r.Context(), "openid login page", "err", err)
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		return
 	}

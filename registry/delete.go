@@ -87,7 +87,7 @@ func (s *Service) Delete(ctx context.Context, d *Deletion, operator, reason stri
 	var failed []string
 	for _, key := range orphans {
 		if err := s.blobs.Delete(ctx, key); err != nil {
-			s.cfg.Logger.Error("deleting a crate file", "key", key, "err", err)
+			s.cfg.Logger.ErrorContext(ctx, "deleting a crate file", "key", key, "err", err)
 			failed = append(failed, key)
 			continue
 		}

@@ -262,7 +262,7 @@ func (s *Service) OIDCLogin(ctx context.Context, id crated.Identity, replace boo
 				return res, nil
 			}
 			// Sealed with a key we no longer have: issue a fresh token.
-			s.cfg.Logger.Warn("a stored token does not open with the current seal key; issuing a new one", "user", u.Login)
+			s.cfg.Logger.WarnContext(ctx, "a stored token does not open with the current seal key; issuing a new one", "user", u.Login)
 		}
 	}
 	res.NewToken, res.RevokedToken, err = s.issueToken(ctx, u)

@@ -103,7 +103,7 @@ func (ix *Index) serveRefs(w http.ResponseWriter, r *http.Request) {
 		// no references and the capabilities on a zero-id line.
 		ar.Capabilities.Delete(capability.SymRef)
 	default:
-		ix.log.Error("git index: read the branch", "err", err)
+		ix.log.ErrorContext(r.Context(), "git index: read the branch", "err", err)
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		return
 	}
@@ -114,7 +114,7 @@ func (ix *Index) serveRefs(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := ar.Encode(w); err != nil {
-		ix.log.Debug("git index: write advertisement", "err", err)
+		ix.log.DebugContext(r.Context(), "git index: write advertisement", "err", err)
 	}
 }
 

@@ -108,7 +108,7 @@ func (ix *Index) serveV2(w http.ResponseWriter, r *http.Request, body []byte) {
 	}
 	switch cmd {
 	case "ls-refs":
-		ix.lsRefs(w, args)
+		ix.lsRefs(w, r, args)
 	case "fetch":
 		req, err := fetchRequest(args)
 		if err == nil && len(req.wants) == 0 {
@@ -153,7 +153,7 @@ func fetchRequest(args []string) (*uploadRequest, error) {
 
 // lsRefs answers ls-refs: HEAD and the branch, filtered by the client's
 // ref-prefix arguments.
-func (ix *Index) lsRefs(w http.ResponseWriter, args []string) {
+func (ix *Index) lsRefs(w http.ResponseWriter, r *http.Request, args []string) {
 	symrefs := false
 	var prefixes []string
 	for _, a := range args {
@@ -175,7 +175,7 @@ func (ix *Index) lsRefs(w http.ResponseWriter, args []string) {
 	ref, err := ix.newStorage(ix.readCache).Reference(ix.branch)
 	ix.repoMu.RUnlock()
 	if err != nil && !errors.Is(err, plumbing.ErrReferenceNotFound) {
-		ix.log.Error("git index: read the branch", "err", err)
+		ix.log.ErrorContext(r.Context(), "git index: read the branch", "err", err)
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		return
 	}

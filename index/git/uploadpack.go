@@ -345,7 +345,7 @@ func (ix *Index) answer(w http.ResponseWriter, r *http.Request, req *uploadReque
 			ix.refuse(w, err)
 			return
 		}
-		ix.log.Error("git index: upload-pack", "err", err)
+		ix.log.ErrorContext(r.Context(), "git index: upload-pack", "err", err)
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		return
 	}
@@ -372,7 +372,7 @@ func (ix *Index) answer(w http.ResponseWriter, r *http.Request, req *uploadReque
 		_, err2 = pack.WriteTo(out)
 	}
 	if err2 != nil {
-		ix.log.Debug("git index: send pack", "err", err2)
+		ix.log.DebugContext(r.Context(), "git index: send pack", "err", err2)
 	}
 }
 
