@@ -70,14 +70,6 @@ func quoteAll(s []string) string {
 	return strings.Join(q, ", ")
 }
 
-func repeat(prefix string, n int) []string {
-	s := make([]string, n)
-	for i := range s {
-		s[i] = fmt.Sprintf("%s%d", prefix, i)
-	}
-	return s
-}
-
 // TestPublishLimits checks every publish limit key end to end: a crate
 // just over a low configured value is refused with the status and message
 // naming the limit and nothing is stored, and the same crate publishes

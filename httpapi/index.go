@@ -1,9 +1,6 @@
 package httpapi
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
 	"net/http"
 	"strconv"
 	"strings"
@@ -15,19 +12,7 @@ import (
 // renderConfig renders the index's config.json once: it only depends on
 // configuration.
 func renderConfig(cfg Config) ([]byte, string) {
-	v := struct {
-		DL           string `json:"dl"`
-		API          string `json:"api"`
-		AuthRequired bool   `json:"auth-required,omitempty"`
-	}{
-		DL:           cfg.BaseURL + "/api/v1/crates/{crate}/{version}/download",
-		API:          cfg.BaseURL,
-		AuthRequired: cfg.AuthRequired,
-	}
-	b, _ := json.Marshal(v)
-	b = append(b, '\n')
-	sum := sha256.Sum256(b)
-	return b, `"` + hex.EncodeToString(sum[:16]) + `"`
+	return indexConfig(cfg.BaseURL+"/api/v1/crates/{crate}/{version}/download", cfg.BaseURL, cfg.AuthRequired)
 }
 
 // ConfigJSON returns the index's config.json, for the git index to commit

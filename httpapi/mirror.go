@@ -17,15 +17,15 @@ import (
 // crates under /all/. Every route is a read: with auth_required it needs a
 // token like the private index.
 func (s *Server) MountMirror(mir *mirror.Mirror, all *mirror.Combined) {
-	mirrorConfig, mirrorETag := s.indexConfig(s.cfg.BaseURL+"/mirror/dl/{crate}/{version}/download", "")
+	mirrorConfig, mirrorETag := indexConfig(s.cfg.BaseURL+"/mirror/dl/{crate}/{version}/download", "", s.cfg.AuthRequired)
 	// One dl template serves both kinds of crate: /all/dl/ looks up the
 	// private crate first. api is this registry, so cargo publish works
 	// against the combined source.
-	allConfig, allETag := s.indexConfig(s.cfg.BaseURL+"/all/dl/{crate}/{version}/download", s.cfg.BaseURL)
+	allConfig, allETag := indexConfig(s.cfg.BaseURL+"/all/dl/{crate}/{version}/download", s.cfg.BaseURL, s.cfg.AuthRequired)
 
 	m := s.mux
 	m.HandleFunc("GET /mirror/index/config.json", s.read(func(w http.ResponseWriter, r *http.Request) error {
-		serveIndexBytes(w, r, mirrorConfig, mirrorETag, "application/json")
+		serveIndexBytes(w, r, mirrorConfig, mirrorETag, ConfigContentType)
 		return nil
 	}))
 	m.HandleFunc("GET /mirror/index/{path...}", s.read(func(w http.ResponseWriter, r *http.Request) error {
@@ -37,7 +37,7 @@ func (s *Server) MountMirror(mir *mirror.Mirror, all *mirror.Combined) {
 		if err != nil {
 			return err
 		}
-		serveIndexBytes(w, r, f.Body, f.ETag, "text/plain; charset=utf-8")
+		serveIndexBytes(w, r, f.Body, f.ETag, IndexContentType)
 		return nil
 	}))
 	mirrorDownload := s.read(func(w http.ResponseWriter, r *http.Request) error {
@@ -47,7 +47,7 @@ func (s *Server) MountMirror(mir *mirror.Mirror, all *mirror.Combined) {
 	m.HandleFunc("GET /ktra/api/v1/mirror/{name}/{version}/download", mirrorDownload)
 
 	m.HandleFunc("GET /all/index/config.json", s.read(func(w http.ResponseWriter, r *http.Request) error {
-		serveIndexBytes(w, r, allConfig, allETag, "application/json")
+		serveIndexBytes(w, r, allConfig, allETag, ConfigContentType)
 		return nil
 	}))
 	m.HandleFunc("GET /all/index/{path...}", s.read(func(w http.ResponseWriter, r *http.Request) error {
@@ -59,7 +59,7 @@ func (s *Server) MountMirror(mir *mirror.Mirror, all *mirror.Combined) {
 		if err != nil {
 			return err
 		}
-		serveIndexBytes(w, r, f.Body, f.ETag, "text/plain; charset=utf-8")
+		serveIndexBytes(w, r, f.Body, f.ETag, IndexContentType)
 		return nil
 	}))
 	m.HandleFunc("GET /all/dl/{name}/{version}/download", s.read(func(w http.ResponseWriter, r *http.Request) error {
@@ -91,14 +91,15 @@ func (s *Server) serveMirrored(w http.ResponseWriter, r *http.Request, mir *mirr
 	return nil
 }
 
-// indexConfig renders a config.json with the given dl and api ("" for
-// none) and this registry's auth-required.
-func (s *Server) indexConfig(dl, api string) ([]byte, string) {
+// indexConfig renders an index's config.json with the given dl and api
+// ("" for none), and its ETag: the private index, the mirror and the
+// combined index differ only in these.
+func indexConfig(dl, api string, authRequired bool) ([]byte, string) {
 	v := struct {
 		DL           string `json:"dl"`
 		API          string `json:"api,omitempty"`
 		AuthRequired bool   `json:"auth-required,omitempty"`
-	}{DL: dl, API: api, AuthRequired: s.cfg.AuthRequired}
+	}{DL: dl, API: api, AuthRequired: authRequired}
 	b, _ := json.Marshal(v)
 	b = append(b, '\n')
 	return b, etagOf(b)

@@ -73,12 +73,6 @@ func (s *Service) hashPassword(ctx context.Context, password string) (hash strin
 	return hash, err
 }
 
-// checkHash is CheckPassword in a hashing slot.
-func (s *Service) checkHash(ctx context.Context, hash, password string) (ok bool, err error) {
-	err = s.hashes.do(ctx, func() { ok = CheckPassword(hash, password) })
-	return ok, err
-}
-
 // attemptKey is the key of a user name's failed-login count: its canonical
 // form, so that `Alice` and `alice` (one login since the store compares
 // canonically) share one count.

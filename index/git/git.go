@@ -133,7 +133,6 @@ type Index struct {
 	head        plumbing.Hash // commit root was loaded from or written as
 	tree        plumbing.Hash // head's tree
 	pushPending bool
-	sinceRepack int
 
 	// repoMu guards the repository's files against readers: the writer
 	// takes it exclusively to move the branch and to repack; Handler's
@@ -158,13 +157,6 @@ type Index struct {
 	movedMu sync.Mutex
 	moved   chan struct{}
 }
-
-// repackEvery is the number of commits between two repacks of the loose
-// objects while serving; 0 repacks only when the index is opened, before
-// anyone reads it. Repacking while clients fetch lost objects under load
-// (seen with go-git 5.19's RepackObjects), so it is off by default; a
-// variable for tests.
-var repackEvery = 0
 
 const (
 	configFile    = "config.json"
@@ -461,9 +453,6 @@ func (ix *Index) commit(ctx context.Context, canons []string, full bool) (bool, 
 	ix.moved = make(chan struct{})
 	ix.movedMu.Unlock()
 	ix.log.Debug("git index: committed", "commit", ch.String(), "change", c.Message)
-	if ix.sinceRepack++; repackEvery > 0 && ix.sinceRepack >= repackEvery {
-		ix.repack()
-	}
 	return true, nil
 }
 
@@ -622,7 +611,6 @@ func (ix *Index) repack() {
 		ix.log.Warn("git index: repack failed; objects stay loose", "err", err)
 		return
 	}
-	ix.sinceRepack = 0
 	// Cached objects may point into deleted pack files.
 	ix.readCache.Clear()
 	repo, err := gogit.Open(ix.newStorage(cache.NewObjectLRUDefault()), nil)
