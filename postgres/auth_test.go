@@ -18,24 +18,7 @@ func TestLoginAttemptsAcrossReplicas(t *testing.T) {
 	dbURL := freshDatabase(t)
 	replicas := []crated.Store{open(t, dbURL), open(t, dbURL)}
 	const n, max = 40, 10
-	now := time.Now()
-	errs := storetest.Race(n, func(i int) error {
-		ok, _, err := replicas[i%2].ReserveLoginAttempt(t.Context(), "alice", now, time.Hour, max)
-		if err == nil && !ok {
-			return crated.Errorf(crated.ERATELIMIT, "refused")
-		}
-		return err
-	})
-	granted := 0
-	for i, err := range errs {
-		switch crated.ErrorCode(err) {
-		case "":
-			granted++
-		case crated.ERATELIMIT:
-		default:
-			t.Errorf("attempt %d: %v", i, err)
-		}
-	}
+	granted := storetest.RaceLoginAttempts(t, replicas, n, max)
 	if granted != max {
 		t.Errorf("%d of %d attempts over two replicas granted, want exactly %d", granted, n, max)
 	}

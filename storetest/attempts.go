@@ -66,15 +66,24 @@ func testLoginAttempts(t *testing.T, s crated.Store) {
 // than max grants, the defect of a check-then-record limiter.
 func testConcurrentLoginAttempts(t *testing.T, s crated.Store) {
 	const n, max = 40, 10
+	if granted := RaceLoginAttempts(t, []crated.Store{s}, n, max); granted != max {
+		t.Errorf("%d of %d racing attempts granted, want exactly %d", granted, n, max)
+	}
+}
+
+// RaceLoginAttempts makes n racing ReserveLoginAttempt calls for one name
+// with a limit of max, spread over stores (replicas of one database), and
+// returns how many were granted. Errors other than a refusal fail t.
+func RaceLoginAttempts(t *testing.T, stores []crated.Store, n, max int) (granted int) {
+	t.Helper()
 	now := time.Now()
 	errs := Race(n, func(i int) error {
-		ok, _, err := s.ReserveLoginAttempt(ctx(t), "alice", now, time.Hour, max)
+		ok, _, err := stores[i%len(stores)].ReserveLoginAttempt(ctx(t), "alice", now, time.Hour, max)
 		if err == nil && !ok {
 			return crated.Errorf(crated.ERATELIMIT, "refused")
 		}
 		return err
 	})
-	granted := 0
 	for i, err := range errs {
 		switch crated.ErrorCode(err) {
 		case "":
@@ -84,7 +93,5 @@ func testConcurrentLoginAttempts(t *testing.T, s crated.Store) {
 			t.Errorf("attempt %d: %v", i, err)
 		}
 	}
-	if granted != max {
-		t.Errorf("%d of %d racing attempts granted, want exactly %d", granted, n, max)
-	}
+	return granted
 }
