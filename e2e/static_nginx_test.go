@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/crated/crated/config"
 	"github.com/crated/crated/internal/testenv"
@@ -129,6 +130,16 @@ func TestStaticNginx(t *testing.T) {
 		t.Fatalf("index file through nginx after the publish: %s", body)
 	}
 	sn.sameAnswer(t, "/api/v1/crates/alpha/0.1.0/download")
+	// What the tree does not hold, its directories included, is crated's
+	// answer, not nginx's 404 page or redirect.
+	for _, p := range []string{"/index/al/ph", "/index/al/ph/", "/index/zz/zz/zzzz", "/index/3/a",
+		"/api/v1/crates/nope/1.0.0/download", "/api/v1/crates/alpha/0.1.0"} {
+		want, wantBody := fetch(t, "GET", sn.direct+p)
+		got, body := fetch(t, "GET", sn.url+p)
+		if got.StatusCode != want.StatusCode || !bytes.Equal(body, wantBody) {
+			t.Errorf("%s: nginx %d %q, crated %d %q", p, got.StatusCode, body, want.StatusCode, wantBody)
+		}
+	}
 
 	for _, step := range []struct {
 		method, verb, want string
@@ -173,6 +184,9 @@ func TestStaticNginx(t *testing.T) {
 	fetch(t, "GET", sn.url+"/api/v1/crates/alpha/0.1.0/download", "If-None-Match", resp.Header.Get("ETag"))
 	fetch(t, "GET", sn.url+"/api/v1/crates/alpha/9.9.9/download") // not there: crated's 404
 
+	// nginx buffers the download log and writes it within a second: the
+	// three 200s, the HEAD and the 304 (the 404 was crated's, not logged).
+	waitLines(t, sn.accessLog, 5)
 	state, err := static.LoadIngestState(filepath.Join(t.TempDir(), "state.json"))
 	if err != nil {
 		t.Fatal(err)
@@ -225,5 +239,22 @@ func TestStaticNginxPrivate(t *testing.T) {
 	consumer := testenv.Package(t, alphaConsumerToml, map[string]string{"src/main.rs": alphaConsumerMain})
 	if out := c.MustRun(consumer, "run", "-q"); strings.TrimSpace(out) != "alpha=1" {
 		t.Errorf("private consumer through nginx: %q", out)
+	}
+}
+
+// waitLines waits until the file at path holds n lines, for at most 10 s.
+func waitLines(t *testing.T, path string, n int) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		b, _ := os.ReadFile(path)
+		have := bytes.Count(b, []byte("\n"))
+		if have >= n {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s holds %d lines after 10 s, want %d:\n%s", path, have, n, b)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }

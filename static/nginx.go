@@ -93,19 +93,21 @@ server {
         proxy_pass http://crated;
     }
 
-    # A file the tree does not hold (a crate that does not exist, another
-    # spelling of a name) is crated's to answer.
+    # The static tree. A file it does not hold (a crate that does not exist,
+    # another spelling of a name) is crated's to answer: nginx opens the file
+    # and falls back on its 404, which saves the stat a try_files would make
+    # on every read.{{if .AuthRequired}} A read auth_request refuses is crated's
+    # too: cargo's JSON error and its WWW-Authenticate login challenge.{{end}}
+    root {{.Root}};
+    error_page {{if .AuthRequired}}401 403 {{end}}404 = @crated;
+    log_not_found off;
     location @crated {
         proxy_pass http://crated;
     }
 {{range .Files}}
     location {{.Match}} {
-        root {{$.Root}};
 {{- if $.AuthRequired}}
         auth_request /_crated/auth;
-        # A refused read is answered by crated: cargo's JSON error and its
-        # WWW-Authenticate login challenge.
-        error_page 401 403 = @crated;
 {{- end}}
         types { }
         default_type "{{.Type}}";
@@ -115,9 +117,11 @@ server {
 {{- end}}
 {{- if .Download}}
         add_header Content-Disposition 'attachment; filename="$1-$2.crate"';
-        access_log {{$.AccessLog}} {{$.LogName}};
+        # Buffered: one write per 64 KiB of lines or per second. A graceful
+        # stop or a reopen (logrotate) flushes it; a killed nginx loses at
+        # most that second of counts.
+        access_log {{$.AccessLog}} {{$.LogName}} buffer=64k flush=1s;
 {{- end}}
-        try_files $uri @crated;
     }
 {{end}}
 {{- if .AuthRequired}}
@@ -173,9 +177,11 @@ func WriteNginx(w io.Writer, o NginxOptions) error {
 		Security:     httpapi.SecurityHeaders(),
 		Files: []nginxFile{
 			{Match: "= /" + ConfigPath, Type: configKind.Type, CacheControl: configKind.CacheControl(o.AuthRequired)},
-			// Index paths only (cargo.IndexPath): no dot, so neither
-			// config.json nor a temporary file.
-			{Match: `~ "^/index/[a-z0-9_-]+/[a-z0-9_-]+(/[a-z0-9_-]+)?$"`, Type: indexKind.Type, CacheControl: indexKind.CacheControl(o.AuthRequired)},
+			// Index paths only (cargo.IndexPath: 1/N, 2/NN, 3/N/NNN,
+			// NN/NN/NNNN...): no dot, so neither config.json nor a
+			// temporary file, and never one of the tree's directories
+			// (which nginx would answer with a redirect, not a 404).
+			{Match: `~ "^/index/(1/[a-z0-9_-]|2/[a-z0-9_-]{2}|3/[a-z0-9_-]/[a-z0-9_-]{3}|[a-z0-9_-]{2}/[a-z0-9_-]{2}/[a-z0-9_-]{4,})$"`, Type: indexKind.Type, CacheControl: indexKind.CacheControl(o.AuthRequired)},
 			{Match: `~ "^/` + cratesDir + `([A-Za-z0-9_-]+)/([0-9A-Za-z.+-]+)/download$"`, Type: crateKind.Type, CacheControl: crateKind.CacheControl(o.AuthRequired), Download: true},
 		},
 	}
