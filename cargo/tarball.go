@@ -3,7 +3,7 @@ package cargo
 import (
 	"archive/tar"
 	"bytes"
-	"compress/gzip"
+	"github.com/klauspost/compress/gzip"
 	"errors"
 	"io"
 	"strings"

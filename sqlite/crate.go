@@ -57,11 +57,7 @@ func splitList(s string) []string {
 // CrateByName finds a crate by its canonical name.
 func (s *Store) CrateByName(ctx context.Context, canon string) (_ *crated.Crate, err error) {
 	defer wrap(&err, "sqlite.CrateByName(%q)", canon)
-	stmt, err := s.crateByName.get(ctx, s.read, `SELECT `+crateColumns+` FROM crates WHERE canon_name = ?`)
-	if err != nil {
-		return nil, err
-	}
-	c, err := scanCrate(stmt.QueryRowContext(ctx, canon))
+	c, err := scanCrate(s.read.QueryRowContext(ctx, `SELECT `+crateColumns+` FROM crates WHERE canon_name = ?`, canon))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, crated.CrateNotFound(canon)
 	}

@@ -2,9 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
-	"sync"
-	"sync/atomic"
 
 	"github.com/crated/crated"
 )
@@ -16,39 +13,10 @@ const indexRowsQuery = `SELECT c.name, v.id, v.vers, v.cksum, v.entry, v.yanked
 	FROM crates c JOIN versions v ON v.crate_id = c.id
 	WHERE c.canon_name = ? ORDER BY v.id`
 
-// lazyStmt is a statement on the read pool prepared at its first
-// successful use (database/sql then prepares it once per connection and
-// keeps it there); a failed prepare is tried again by the next call.
-type lazyStmt struct {
-	mu   sync.Mutex
-	stmt atomic.Pointer[sql.Stmt]
-}
-
-func (l *lazyStmt) get(ctx context.Context, db *sql.DB, query string) (*sql.Stmt, error) {
-	if stmt := l.stmt.Load(); stmt != nil {
-		return stmt, nil
-	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if stmt := l.stmt.Load(); stmt != nil {
-		return stmt, nil
-	}
-	stmt, err := db.PrepareContext(ctx, query)
-	if err != nil {
-		return nil, err
-	}
-	l.stmt.Store(stmt)
-	return stmt, nil
-}
-
 // IndexRows returns what the crate's index file is rendered from.
 func (s *Store) IndexRows(ctx context.Context, canon string) (_ *crated.IndexRows, err error) {
 	defer wrap(&err, "sqlite.IndexRows(%q)", canon)
-	stmt, err := s.indexRows.get(ctx, s.read, indexRowsQuery)
-	if err != nil {
-		return nil, err
-	}
-	rows, err := stmt.QueryContext(ctx, canon)
+	rows, err := s.read.QueryContext(ctx, indexRowsQuery, canon)
 	if err != nil {
 		return nil, err
 	}

@@ -115,7 +115,7 @@ func TestPragmas(t *testing.T) {
 	for _, tt := range tests {
 		db := s.write
 		if tt.pool == "read" {
-			db = s.read
+			db = s.read.DB
 		}
 		var got string
 		if err := db.QueryRow("PRAGMA " + tt.pragma).Scan(&got); err != nil || got != tt.want {

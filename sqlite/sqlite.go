@@ -73,15 +73,12 @@ type Store struct {
 	write *sql.DB
 	// read has read-only connections, which WAL lets run while a write
 	// transaction is open. For ":memory:" it is the write pool itself: each
-	// connection to ":memory:" is a separate database.
-	read *sql.DB
+	// connection to ":memory:" is a separate database. Its queries are
+	// prepared once each (readpool.go).
+	read *readPool
 	// prepared holds the statements of the publish path, prepared once on
 	// the write connection, by query text. Read-only after Open.
 	prepared map[string]*sql.Stmt
-	// indexRows and crateByName are prepared on the read pool at first use
-	// (indexrows.go): the index's cache misses and every publish's
-	// dependency checks run them.
-	indexRows, crateByName lazyStmt
 }
 
 // Open opens the SQLite database at path, creating the file and its parent
@@ -102,7 +99,7 @@ func Open(ctx context.Context, path string) (_ *Store, err error) {
 		if s.write, err = openPool(":memory:", writeParams, 1); err != nil {
 			return nil, err
 		}
-		s.read = s.write
+		s.read = &readPool{DB: s.write}
 	} else {
 		abs, err := filepath.Abs(path)
 		if err != nil {
@@ -126,10 +123,12 @@ func Open(ctx context.Context, path string) (_ *Store, err error) {
 			"_pragma=busy_timeout(" + fmt.Sprint(busyTimeout.Milliseconds()) + ")",
 			"_pragma=query_only(1)",
 		}
-		if s.read, err = openPool(name, readParams, max(4, runtime.GOMAXPROCS(0))); err != nil {
+		read, err := openPool(name, readParams, max(4, runtime.GOMAXPROCS(0)))
+		if err != nil {
 			s.write.Close()
 			return nil, err
 		}
+		s.read = &readPool{DB: read}
 	}
 	if err := s.migrate(ctx); err != nil {
 		s.Close()
@@ -184,7 +183,8 @@ func (s *Store) Close() error {
 	for _, st := range s.prepared {
 		errs = append(errs, st.Close())
 	}
-	if s.read != s.write {
+	errs = append(errs, s.read.closeStmts())
+	if s.read.DB != s.write {
 		errs = append(errs, s.read.Close())
 	}
 	errs = append(errs, s.write.Close())

@@ -98,8 +98,21 @@ func (s *Store) Put(ctx context.Context, key string, r io.Reader, size int64) (e
 	}
 
 	dir := filepath.Dir(path)
-	if err := s.mkdirs(dir); err != nil {
+	created, err := s.mkdirs(dir)
+	if err != nil {
 		return err
+	}
+	if len(created) > 0 {
+		// The parents of new directories are synced while the blob is
+		// written and synced, not before: each fsync waits for the disk,
+		// and these are independent. Put returns only once they are done.
+		parents := make(chan error, 1)
+		go func() { parents <- syncParents(created) }()
+		defer func() {
+			if perr := <-parents; err == nil {
+				err = perr
+			}
+		}()
 	}
 	f, err := os.CreateTemp(dir, tempPrefix+"*")
 	if err != nil {
@@ -141,14 +154,15 @@ func (s *Store) Put(ctx context.Context, key string, r io.Reader, size int64) (e
 	return syncDir(dir)
 }
 
-// mkdirs creates dir and its missing parents under the root, and syncs the
-// parent of each directory it created so that the new entries survive a
-// crash. Parents that already existed are not synced: nothing in them
-// changed (on a fresh store that saves an fsync of the root for nearly every
-// new leaf directory, once its 256 first-level directories exist).
-func (s *Store) mkdirs(dir string) error {
+// mkdirs creates dir and its missing parents under the root and returns
+// the directories it created, whose parents the caller must sync so that
+// the new entries survive a crash (syncParents). Parents that already
+// existed need no sync: nothing in them changed (on a fresh store that saves
+// an fsync of the root for nearly every new leaf directory, once its 256
+// first-level directories exist).
+func (s *Store) mkdirs(dir string) ([]string, error) {
 	if _, err := os.Stat(dir); err == nil {
-		return nil
+		return nil, nil
 	}
 	var missing []string
 	for d := dir; d != s.root && len(d) > len(s.root); d = filepath.Dir(d) {
@@ -157,13 +171,22 @@ func (s *Store) mkdirs(dir string) error {
 		}
 		missing = append(missing, d)
 	}
+	var created []string
 	for i := len(missing) - 1; i >= 0; i-- {
 		d := missing[i]
 		// Another Put may create it meanwhile; its parent is synced either
 		// way, by whichever of us made it.
 		if err := os.Mkdir(d, 0o755); err != nil && !errors.Is(err, iofs.ErrExist) {
-			return err
+			return nil, err
 		}
+		created = append(created, d)
+	}
+	return created, nil
+}
+
+// syncParents syncs the parent of each directory in created.
+func syncParents(created []string) error {
+	for _, d := range created {
 		if err := syncDir(filepath.Dir(d)); err != nil {
 			return err
 		}
