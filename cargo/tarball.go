@@ -3,8 +3,8 @@ package cargo
 import (
 	"archive/tar"
 	"bytes"
-	"github.com/klauspost/compress/gzip"
 	"errors"
+	"github.com/klauspost/compress/gzip"
 	"io"
 	"strings"
 	"sync"
