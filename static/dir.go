@@ -41,9 +41,15 @@ func (d *Dir) file(path string) (string, error) {
 	return filepath.Join(d.root, filepath.FromSlash(path)), nil
 }
 
-// Put writes to a temporary file beside the target, syncs it and renames it
-// over the target, then syncs the directory, so that a crash leaves the old
-// file or the new one.
+// Put writes to a temporary file beside the target and renames it over
+// the target, so that a reader sees the old file or the new one, never a
+// part.
+//
+// Nothing is fsynced: the tree is derived from the store, and crated
+// compares it with the store at every start (Publisher.Sync) before it
+// serves, so a file that a machine crash lost or left empty is rewritten
+// then. Syncing here would only buy that repair a little earlier, at the
+// cost of two disk flushes per file on every publish.
 func (d *Dir) Put(ctx context.Context, path string, r io.Reader, size int64) (err error) {
 	name, err := d.file(path)
 	if err != nil {
@@ -73,19 +79,62 @@ func (d *Dir) Put(ctx context.Context, path string, r io.Reader, size int64) (er
 	if err := tmp.Chmod(0o644); err != nil {
 		return err
 	}
-	if err := tmp.Sync(); err != nil {
-		return err
-	}
 	if err := tmp.Close(); err != nil {
 		return err
 	}
 	if err := advanceMtime(tmp.Name(), name); err != nil {
 		return err
 	}
-	if err := os.Rename(tmp.Name(), name); err != nil {
+	return os.Rename(tmp.Name(), name)
+}
+
+// Link makes the file at path another name of the file src (a blob of the
+// local blob store, which never changes once written): no copy, and the
+// blob store has already made its content durable. It fails, and the
+// caller copies instead, when src is on another filesystem.
+func (d *Dir) Link(ctx context.Context, path, src string) (err error) {
+	name, err := d.file(path)
+	if err != nil {
 		return err
 	}
-	return syncDir(dir)
+	dir := filepath.Dir(name)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	// A new file (a new version): the link makes the name appear with
+	// the whole content at once.
+	err = os.Link(src, name)
+	if !errors.Is(err, fs.ErrExist) {
+		return err
+	}
+	if a, err := os.Stat(name); err == nil {
+		if b, err := os.Stat(src); err == nil && os.SameFile(a, b) {
+			return nil
+		}
+	}
+	// A different file is there: replace it by a rename.
+	tmp, err := os.CreateTemp(dir, tempPrefix+"*")
+	if err != nil {
+		return err
+	}
+	tmp.Close()
+	// os.Link does not replace: the temporary name is removed first and
+	// taken again by the link (a clash with another writer fails the link,
+	// and the caller copies).
+	if err := os.Remove(tmp.Name()); err != nil {
+		return err
+	}
+	if err := os.Link(src, tmp.Name()); err != nil {
+		return err
+	}
+	err = advanceMtime(tmp.Name(), name)
+	if err == nil {
+		err = os.Rename(tmp.Name(), name)
+	}
+	if err != nil {
+		os.Remove(tmp.Name())
+	}
+	return err
 }
 
 // advanceMtime gives the new file a modification time at least one second
@@ -109,15 +158,6 @@ func advanceMtime(tmp, target string) error {
 		return nil
 	}
 	return os.Chtimes(tmp, next, next)
-}
-
-func syncDir(dir string) error {
-	f, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	return f.Sync()
 }
 
 // Read returns a file's content.

@@ -22,11 +22,14 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
+	"syscall"
 
 	"github.com/crated/crated"
 	"github.com/crated/crated/cargo"
@@ -95,6 +98,16 @@ type Blobs interface {
 	Open(ctx context.Context, key string) (crated.Blob, error)
 }
 
+// linker is a Target that can give a local file another name (Dir).
+type linker interface {
+	Link(ctx context.Context, path, src string) error
+}
+
+// blobPather is a blob store whose blobs are local files (blob/fs).
+type blobPather interface {
+	Path(key string) string
+}
+
 // Publisher keeps a Target equal to the store.
 type Publisher struct {
 	target     Target
@@ -106,6 +119,9 @@ type Publisher struct {
 
 	mu    sync.Mutex
 	locks map[string]*canonLock
+	// crossDevice is set once a hard link from the blob store into the
+	// tree failed for being across filesystems.
+	crossDevice atomic.Bool
 }
 
 type canonLock struct {
@@ -215,6 +231,20 @@ func (p *Publisher) Changed(ctx context.Context, canon string) error {
 
 // putCrate copies a blob to the tree.
 func (p *Publisher) putCrate(ctx context.Context, path, cksum string) error {
+	// A local tree and a local blob store on one filesystem: a hard link.
+	l, canLink := p.target.(linker)
+	bp, isLocal := p.blobs.(blobPather)
+	if canLink && isLocal && !p.crossDevice.Load() {
+		if src := bp.Path(cksum); src != "" {
+			err := l.Link(ctx, path, src)
+			if err == nil {
+				return nil
+			}
+			if errors.Is(err, syscall.EXDEV) {
+				p.crossDevice.Store(true) // never will: copy from now on
+			}
+		}
+	}
 	b, err := p.blobs.Open(ctx, cksum)
 	if err != nil {
 		return fmt.Errorf("static: crate file %s: %w", path, err)

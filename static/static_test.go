@@ -273,6 +273,25 @@ func TestSyncRepairs(t *testing.T) {
 	}
 }
 
+// TestSyncEmptyCrateFile: the start's Sync (no --verify) rewrites a crate
+// file that a machine crash left empty, since the tree is never fsynced.
+func TestSyncEmptyCrateFile(t *testing.T) {
+	f := newFixture(t)
+	body := f.publish("serde", "1.0.0")
+	f.changed("serde")
+	path := "api/v1/crates/serde/1.0.0/download"
+	if err := os.Truncate(filepath.Join(f.dir.Root(), path), 0); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := f.pub.Sync(context.Background(), static.SyncOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(rep.Changed, []string{path}) || !bytes.Equal(f.file(path), body) {
+		t.Errorf("Sync over an empty crate file: %+v, file %q", rep, f.file(path))
+	}
+}
+
 // TestSyncDryRun reports without writing.
 func TestSyncDryRun(t *testing.T) {
 	f := newFixture(t)
@@ -321,5 +340,72 @@ func TestDirRewriteChangesMtime(t *testing.T) {
 			t.Errorf("write %d: mtime %v is not a second after the previous one (%v): nginx would send the same ETag", i, sec, last)
 		}
 		last = sec
+	}
+}
+
+// pathBlobs is memBlobs that also names a local file for each blob, as
+// blob/fs does; a name that is not there makes the link fail.
+type pathBlobs struct {
+	memBlobs
+	dir string
+}
+
+func (p pathBlobs) Path(key string) string { return filepath.Join(p.dir, key) }
+
+// TestCrateFilesLinked: with a local tree and local blobs a crate file is
+// a hard link to its blob (no copy); when the link cannot be made (another
+// filesystem, here a blob file that is not there) it is copied.
+func TestCrateFilesLinked(t *testing.T) {
+	f := newFixture(t)
+	blobDir := t.TempDir()
+	pb := pathBlobs{f.blobs, blobDir}
+	f.pub = static.New(f.dir, f.ix, f.st, pb, []byte(configJSON), nil)
+
+	body := f.publish("linked", "1.0.0")
+	sum := sha256.Sum256(body)
+	src := pb.Path(hex.EncodeToString(sum[:]))
+	if err := os.WriteFile(src, body, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f.changed("linked")
+	path := "api/v1/crates/linked/1.0.0/download"
+	a, err1 := os.Stat(src)
+	b, err2 := os.Stat(filepath.Join(f.dir.Root(), path))
+	if err1 != nil || err2 != nil || !os.SameFile(a, b) {
+		t.Errorf("crate file is not a link to its blob: %v %v", err1, err2)
+	}
+	// Linking again (a Sync that finds the file) changes nothing.
+	if rep := f.sync(); len(rep.Changed)+len(rep.Removed) != 0 {
+		t.Errorf("Sync after a linked publish: %+v", rep)
+	}
+	// A damaged file in its place (not the blob: that is the same inode)
+	// is replaced by the link again.
+	tree := filepath.Join(f.dir.Root(), path)
+	if err := os.Remove(tree); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(tree, []byte("damaged"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if rep := f.sync(); !slices.Equal(rep.Changed, []string{path}) {
+		t.Errorf("Sync over a damaged crate file: %+v, want it changed", rep)
+	}
+	b, err2 = os.Stat(tree)
+	if err2 != nil || !os.SameFile(a, b) {
+		t.Errorf("the damaged crate file was not replaced by a link: %v", err2)
+	}
+	if got, _ := os.ReadFile(src); !bytes.Equal(got, body) {
+		t.Errorf("the blob changed: %q", got)
+	}
+
+	copied := f.publish("copied", "1.0.0") // no blob file: copied from Open
+	f.changed("copied")
+	if got := f.file("api/v1/crates/copied/1.0.0/download"); !bytes.Equal(got, copied) {
+		t.Errorf("copied crate file %q, want %q", got, copied)
+	}
+	for _, p := range f.files() {
+		if strings.HasPrefix(filepath.Base(p), ".static-") {
+			t.Errorf("temporary file left in the tree: %s", p)
+		}
 	}
 }

@@ -149,7 +149,9 @@ func (s *syncer) crate(canon string) error {
 	for vers, ref := range f.Versions {
 		path := CrateFilePath(f.Name, vers)
 		s.want[path] = true
-		if _, ok := s.have[path]; ok {
+		// An empty file is what a machine crash leaves of a copy that was
+		// never synced (Dir.Put): no .crate is empty.
+		if size, ok := s.have[path]; ok && size > 0 {
 			if !s.opt.Verify {
 				continue
 			}
