@@ -20,17 +20,6 @@ func (s *Server) tokenRoutes(m *http.ServeMux) {
 	s.tokenPageRoutes(m) // tokenpage.go
 }
 
-// withClient carries the client's address in the request context, for the
-// audit log that the stores write.
-func (s *Server) withClient(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if a := s.clientAddr(r); a.IsValid() {
-			r = r.WithContext(crated.WithClient(r.Context(), a.String()))
-		}
-		next.ServeHTTP(w, r)
-	})
-}
-
 // apiTokenJSON is crates.io's token shape; Token is set only in the answer
 // to the creation.
 type apiTokenJSON struct {

@@ -74,10 +74,16 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 		if !validRequestID(id) {
 			id = newRequestID()
 		}
-		sw.Header().Set("X-Request-Id", id)
+		sw.Header()["X-Request-Id"] = []string{id}
 		// Every line logged with the request's context carries the id
-		// (LogHandler), whoever logs it.
-		r = r.WithContext(withRequestID(r.Context(), id))
+		// (LogHandler), whoever logs it, and the audit log the client's
+		// address: one new context and one copy of the request for both.
+		ctx := withRequestID(r.Context(), id)
+		client := s.clientAddr(r)
+		if client.IsValid() {
+			ctx = crated.WithClient(ctx, client.String())
+		}
+		r = r.WithContext(ctx)
 		next.ServeHTTP(sw, r)
 		took := time.Since(start)
 		s.metrics.observe(r, sw.status, took)
@@ -97,8 +103,8 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 			slog.String("remote", r.RemoteAddr),
 		}
 		// Behind a trusted proxy the peer is the proxy; name the client.
-		if c := s.clientAddr(r); c.IsValid() && c.String() != remoteHost(r) {
-			attrs = append(attrs, slog.String("client", c.String()))
+		if client.IsValid() && client.String() != remoteHost(r) {
+			attrs = append(attrs, slog.String("client", client.String()))
 		}
 		s.log.LogAttrs(r.Context(), level, "http", attrs...)
 	})
@@ -150,12 +156,30 @@ func (s *Server) recoverPanics(next http.Handler) http.Handler {
 	})
 }
 
+// securityHeaderValues are securityHeaderList as header map entries, made
+// once: every response shares the value slices. Their capacity is their
+// length, so a handler that adds to one gets a copy (append), and nothing
+// in net/http or here writes into a header value in place.
+var securityHeaderValues = func() []struct {
+	name  string
+	value []string
+} {
+	out := make([]struct {
+		name  string
+		value []string
+	}, len(securityHeaderList))
+	for i, kv := range securityHeaderList {
+		out[i].name, out[i].value = kv[0], []string{kv[1]}[:1:1]
+	}
+	return out
+}()
+
 // securityHeaders sets headers that are right for every response.
 func securityHeaders(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
-		for _, kv := range securityHeaderList {
-			h[kv[0]] = []string{kv[1]}
+		for _, kv := range securityHeaderValues {
+			h[kv.name] = kv.value
 		}
 		next.ServeHTTP(w, r)
 	})

@@ -110,7 +110,7 @@ func (s *Server) Handler() http.Handler {
 	if s.cfg.AuthRequired {
 		ms = append(ms, privateCaching)
 	}
-	ms = append(ms, s.crossOrigin, s.rateLimit, s.withClient)
+	ms = append(ms, s.crossOrigin, s.rateLimit)
 	return chain(s.mux, ms...)
 }
 
