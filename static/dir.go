@@ -41,6 +41,15 @@ func (d *Dir) file(path string) (string, error) {
 	return filepath.Join(d.root, filepath.FromSlash(path)), nil
 }
 
+// place resolves path to its file name and creates its directory.
+func (d *Dir) place(path string) (name, dir string, err error) {
+	if name, err = d.file(path); err != nil {
+		return "", "", err
+	}
+	dir = filepath.Dir(name)
+	return name, dir, os.MkdirAll(dir, 0o755)
+}
+
 // Put writes to a temporary file beside the target and renames it over
 // the target, so that a reader sees the old file or the new one, never a
 // part.
@@ -51,12 +60,8 @@ func (d *Dir) file(path string) (string, error) {
 // then. Syncing here would only buy that repair a little earlier, at the
 // cost of two disk flushes per file on every publish.
 func (d *Dir) Put(ctx context.Context, path string, r io.Reader, size int64) (err error) {
-	name, err := d.file(path)
+	name, dir, err := d.place(path)
 	if err != nil {
-		return err
-	}
-	dir := filepath.Dir(name)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
 	tmp, err := os.CreateTemp(dir, tempPrefix+"*")
@@ -93,12 +98,8 @@ func (d *Dir) Put(ctx context.Context, path string, r io.Reader, size int64) (er
 // blob store has already made its content durable. It fails, and the
 // caller copies instead, when src is on another filesystem.
 func (d *Dir) Link(ctx context.Context, path, src string) (err error) {
-	name, err := d.file(path)
+	name, dir, err := d.place(path)
 	if err != nil {
-		return err
-	}
-	dir := filepath.Dir(name)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
 	// A new file (a new version): the link makes the name appear with
