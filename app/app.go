@@ -408,14 +408,21 @@ func (m *Main) Start() {
 	}
 }
 
-// background flushes download counts periodically.
+// background flushes download counts periodically, and resyncs the static
+// trees when a publication failed or everything changed.
 func (m *Main) background(ctx context.Context) {
 	t := time.NewTicker(10 * time.Second)
 	defer t.Stop()
+	var wake chan struct{} // nil (never ready) without static trees
+	if m.static != nil {
+		wake = m.static.wake
+	}
 	for {
 		select {
 		case <-ctx.Done():
 			return
+		case <-wake:
+			m.staticRetry(ctx)
 		case <-t.C:
 			if err := m.HTTP.FlushDownloads(ctx); err != nil {
 				m.Logger.Warn("could not record download counts", "err", err)

@@ -26,6 +26,10 @@ type staticState struct {
 	// dirty is set when a publication failed: the background loop then
 	// syncs every tree until it succeeds.
 	dirty atomic.Bool
+	// wake makes the background loop sync at once rather than at its next
+	// tick: after a change of everything (a replica's first LISTEN, or a
+	// reconnection, when notifications may have been missed).
+	wake chan struct{}
 }
 
 type staticPub struct {
@@ -67,7 +71,7 @@ func (m *Main) openStatic(ctx context.Context) error {
 	if err != nil || len(targets) == 0 {
 		return err
 	}
-	st := &staticState{}
+	st := &staticState{wake: make(chan struct{}, 1)}
 	for i, t := range targets {
 		p := &staticPub{static.New(t, m.Index, m.Store, m.Blobs, m.HTTP.ConfigJSON(), m.Logger), where[i]}
 		rep, err := p.Sync(ctx, static.SyncOptions{})
@@ -88,9 +92,19 @@ func (m *Main) openStatic(ctx context.Context) error {
 }
 
 // staticChanged publishes one crate's files; on failure the background
-// loop resyncs the trees.
+// loop resyncs the trees. An empty canon means everything.
 func (m *Main) staticChanged(canon string) {
 	if m.static == nil {
+		return
+	}
+	if canon == "" {
+		// Anything may have changed: a full sync, on the background
+		// loop (it reads the whole store; change hooks must be quick).
+		m.static.dirty.Store(true)
+		select {
+		case m.static.wake <- struct{}{}:
+		default:
+		}
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), staticTimeout)

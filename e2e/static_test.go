@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/crated/crated/app"
 	"github.com/crated/crated/config"
@@ -153,4 +154,34 @@ func TestStaticReplicasAgree(t *testing.T) {
 	if b, _ := os.ReadFile(filepath.Join(dirs[0], "index/tw/in/twin")); !bytes.Contains(b, []byte(`"yanked":true`)) {
 		t.Errorf("the yank through the other replica is not in the first one's tree: %s", b)
 	}
+}
+
+// TestStaticFullChange: a change of everything (what a replica's change
+// listener reports when notifications may have been missed: its first
+// LISTEN, a reconnection) brings the tree up to date at once, not at the
+// background loop's next tick.
+func TestStaticFullChange(t *testing.T) {
+	srv, dir := staticServer(t)
+	token := srv.AddUser("alice")
+	if st, b, _ := publishAPI(t, srv, token, "missed", "1.0.0"); st != 200 {
+		t.Fatalf("publish: %d %s", st, b)
+	}
+	// A change this replica was never told of, as from another replica
+	// while its listener was down: the file is not there.
+	path := filepath.Join(dir, "index/mi/ss/missed")
+	if err := os.Remove(path); err != nil {
+		t.Fatal(err)
+	}
+	srv.Service.Changed("")
+	deadline := time.Now().Add(5 * time.Second) // the loop's tick is 10 s
+	for {
+		if _, err := os.Stat(path); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the index file is still missing 5 s after a change of everything")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	sameAsServed(t, srv, dir, "index/mi/ss/missed", "")
 }
