@@ -12,7 +12,8 @@
 #      nginx over the same tree (index file, .crate, 304 revalidation), with
 #      crated alone and gostatic in the same alternating rounds;
 #   2. publishes/s of real-sized crates on a fresh embedded crated
-#      (SQLite + files);
+#      (SQLite + files), in rounds alternating with the same publishes with
+#      the git index and the static tree on, and the ratio of the two;
 #   3. scale: 100k crates x 10 versions: start time to /readyz, resident
 #      memory after a warm-up, index latency for random crates (so that the
 #      cache misses), with nginx over the same 100k files as the baseline.

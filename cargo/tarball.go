@@ -4,11 +4,12 @@ import (
 	"archive/tar"
 	"bytes"
 	"errors"
-	"github.com/klauspost/compress/gzip"
 	"io"
 	"strings"
 	"sync"
 	"unicode/utf8"
+
+	"github.com/klauspost/compress/gzip"
 )
 
 // Package is what InspectCrate learned from a .crate file.

@@ -94,9 +94,11 @@ func (d *Dir) Put(ctx context.Context, path string, r io.Reader, size int64) (er
 }
 
 // Link makes the file at path another name of the file src (a blob of the
-// local blob store, which never changes once written): no copy, and the
-// blob store has already made its content durable. It fails, and the
-// caller copies instead, when src is on another filesystem.
+// local blob store, whose content never changes once written): no copy, and
+// the blob store has already made its content durable. The two names share
+// one inode, so advanceMtime also moves the blob's time forward, which only
+// makes `crated gc` think it younger. Link fails, and the caller copies
+// instead, when src is on another filesystem.
 func (d *Dir) Link(ctx context.Context, path, src string) (err error) {
 	name, dir, err := d.place(path)
 	if err != nil {
