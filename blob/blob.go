@@ -67,7 +67,47 @@ type Verifier struct {
 // content length, or negative when unknown. The key itself is not checked
 // here; use CheckKey first.
 func NewVerifier(r io.Reader, key string, size int64) *Verifier {
-	return &Verifier{r: r, key: key, size: size, h: sha256.New(), buf: make([]byte, 32<<10)}
+	n := int64(verifierBuffer)
+	if size >= 0 {
+		// Room for the whole content and the EOF, when that is less.
+		n = min(n, size+1)
+	}
+	return &Verifier{r: r, key: key, size: size, h: sha256.New(), buf: make([]byte, n)}
+}
+
+// verifierBuffer is the most a Verifier buffers.
+const verifierBuffer = 32 << 10
+
+// WriteTo writes the content to w straight from the Verifier's buffer, with
+// the same withholding as Read: io.Copy to a file then needs no buffer of
+// its own.
+func (v *Verifier) WriteTo(w io.Writer) (int64, error) {
+	var total int64
+	for {
+		held := v.end - v.off
+		switch {
+		case v.done && held == 0:
+			return total, nil
+		case !v.done && v.err != nil:
+			return total, v.err
+		case v.done || held > 1:
+			chunk := v.buf[v.off:v.end]
+			if !v.done {
+				chunk = chunk[:held-1]
+			}
+			n, err := w.Write(chunk)
+			v.off += n
+			total += int64(n)
+			if err == nil && n < len(chunk) {
+				err = io.ErrShortWrite
+			}
+			if err != nil {
+				return total, err
+			}
+		default:
+			v.fill()
+		}
+	}
 }
 
 // Read implements io.Reader.

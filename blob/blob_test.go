@@ -46,6 +46,20 @@ func TestValidKey(t *testing.T) {
 	}
 }
 
+// readers are the two ways a consumer takes content from a Verifier: Read
+// (io.ReadAll), and WriteTo, which io.Copy prefers (a file's Put uses it).
+var readers = []struct {
+	name string
+	read func(*blob.Verifier) ([]byte, error)
+}{
+	{"Read", func(v *blob.Verifier) ([]byte, error) { return io.ReadAll(v) }},
+	{"WriteTo", func(v *blob.Verifier) ([]byte, error) {
+		var b bytes.Buffer
+		_, err := io.Copy(&b, v)
+		return b.Bytes(), err
+	}},
+}
+
 // wrap returns the ways a source may deliver content.
 var sources = []struct {
 	name string
@@ -67,6 +81,10 @@ func TestVerifierGoodContent(t *testing.T) {
 				}
 				if !v.Done() || v.Err() != nil || v.N() != int64(len(content)) {
 					t.Errorf("%d bytes, %s, size %d: Done %v, Err %v, N %d", len(content), src.name, size, v.Done(), v.Err(), v.N())
+				}
+				v = blob.NewVerifier(src.wrap(bytes.NewReader(content)), key(content), size)
+				if got, err := readers[1].read(v); err != nil || !bytes.Equal(got, content) {
+					t.Errorf("%d bytes, %s, size %d, WriteTo: got %d bytes, error %v", len(content), src.name, size, len(got), err)
 				}
 			}
 		}
@@ -90,19 +108,21 @@ func TestVerifierWithholdsWrongContent(t *testing.T) {
 	}
 	for _, tt := range tests {
 		for _, src := range sources {
-			v := blob.NewVerifier(src.wrap(bytes.NewReader(content)), tt.key, tt.size)
-			got, err := io.ReadAll(v)
-			if crated.ErrorCode(err) != crated.EINVALID {
-				t.Errorf("%s, %s: error %v, want code %s", tt.name, src.name, err, crated.EINVALID)
-			}
-			if len(got) >= len(content) {
-				t.Errorf("%s, %s: handed out %d of %d bytes", tt.name, src.name, len(got), len(content))
-			}
-			if v.Done() || crated.ErrorCode(v.Err()) != crated.EINVALID {
-				t.Errorf("%s, %s: Done %v, Err %v", tt.name, src.name, v.Done(), v.Err())
-			}
-			if _, err := v.Read(make([]byte, 10)); crated.ErrorCode(err) != crated.EINVALID {
-				t.Errorf("%s, %s: error is not sticky: %v", tt.name, src.name, err)
+			for _, rd := range readers {
+				v := blob.NewVerifier(src.wrap(bytes.NewReader(content)), tt.key, tt.size)
+				got, err := rd.read(v)
+				if crated.ErrorCode(err) != crated.EINVALID {
+					t.Errorf("%s, %s, %s: error %v, want code %s", tt.name, src.name, rd.name, err, crated.EINVALID)
+				}
+				if len(got) >= len(content) {
+					t.Errorf("%s, %s, %s: handed out %d of %d bytes", tt.name, src.name, rd.name, len(got), len(content))
+				}
+				if v.Done() || crated.ErrorCode(v.Err()) != crated.EINVALID {
+					t.Errorf("%s, %s, %s: Done %v, Err %v", tt.name, src.name, rd.name, v.Done(), v.Err())
+				}
+				if _, err := v.Read(make([]byte, 10)); crated.ErrorCode(err) != crated.EINVALID {
+					t.Errorf("%s, %s, %s: error is not sticky: %v", tt.name, src.name, rd.name, err)
+				}
 			}
 		}
 	}
@@ -122,6 +142,22 @@ func TestVerifierSourceError(t *testing.T) {
 	}
 	if err := v.Drain(); !errors.Is(err, boom) {
 		t.Errorf("Drain after the failure = %v, want the source's error", err)
+	}
+}
+
+// shortWriter accepts half of what it is given and no error.
+type shortWriter struct{ n int }
+
+func (w *shortWriter) Write(p []byte) (int, error) {
+	w.n += len(p) / 2
+	return len(p) / 2, nil
+}
+
+func TestVerifierWriteToShortWrite(t *testing.T) {
+	content := []byte("some crate content")
+	v := blob.NewVerifier(bytes.NewReader(content), key(content), int64(len(content)))
+	if _, err := v.WriteTo(&shortWriter{}); !errors.Is(err, io.ErrShortWrite) {
+		t.Errorf("error %v, want io.ErrShortWrite", err)
 	}
 }
 
@@ -170,23 +206,25 @@ func FuzzVerifier(f *testing.F) {
 		if !rightKey {
 			k = key(append([]byte("not "), content...))
 		}
-		v := blob.NewVerifier(&chunkReader{b: content, sizes: sizes}, k, size)
-		got, err := io.ReadAll(v)
-		ok := rightKey && (size < 0 || size == int64(len(content)))
-		if ok {
-			if err != nil || !bytes.Equal(got, content) {
-				t.Fatalf("valid content: got %d of %d bytes, error %v", len(got), len(content), err)
+		for _, rd := range readers {
+			v := blob.NewVerifier(&chunkReader{b: content, sizes: sizes}, k, size)
+			got, err := rd.read(v)
+			ok := rightKey && (size < 0 || size == int64(len(content)))
+			if ok {
+				if err != nil || !bytes.Equal(got, content) {
+					t.Fatalf("%s, valid content: got %d of %d bytes, error %v", rd.name, len(got), len(content), err)
+				}
+				continue
 			}
-			return
-		}
-		if crated.ErrorCode(err) != crated.EINVALID {
-			t.Fatalf("invalid content: error %v, want code %s", err, crated.EINVALID)
-		}
-		if len(content) > 0 && len(got) >= len(content) {
-			t.Fatalf("invalid content: handed out %d of %d bytes", len(got), len(content))
-		}
-		if !bytes.Equal(got, content[:len(got)]) {
-			t.Fatal("handed out bytes that differ from the content")
+			if crated.ErrorCode(err) != crated.EINVALID {
+				t.Fatalf("%s, invalid content: error %v, want code %s", rd.name, err, crated.EINVALID)
+			}
+			if len(content) > 0 && len(got) >= len(content) {
+				t.Fatalf("%s, invalid content: handed out %d of %d bytes", rd.name, len(got), len(content))
+			}
+			if !bytes.Equal(got, content[:len(got)]) {
+				t.Fatalf("%s: handed out bytes that differ from the content", rd.name)
+			}
 		}
 	})
 }

@@ -61,6 +61,15 @@ func frameError(err error, msg string) error {
 	return fmt.Errorf("cargo.ReadFrame: reading the publish body: %w", err)
 }
 
+// taker is a reader whose unread bytes are in memory and can be handed over
+// without a copy, because nothing will write over them. Take returns the next
+// n bytes, or nil, consuming nothing, when it cannot. (bytes.Buffer's Next is
+// not enough: the caller may reuse the buffer.)
+type taker interface {
+	Len() int
+	Take(n int) []byte
+}
+
 // chunk is the first allocation of readExactly; larger payloads grow from it.
 const chunk = 64 << 10
 
@@ -69,6 +78,11 @@ const chunk = 64 << 10
 // than the length announced; each byte is copied at most once more. It
 // returns how many bytes it got.
 func readExactly(r io.Reader, n int64) ([]byte, int64, error) {
+	if tr, ok := r.(taker); ok && int64(tr.Len()) >= n {
+		if b := tr.Take(int(n)); int64(len(b)) == n {
+			return b, n, nil
+		}
+	}
 	if lr, ok := r.(interface{ Len() int }); ok && int64(lr.Len()) >= n {
 		// The whole payload is already in memory (bytes.Reader,
 		// bytes.Buffer): allocate once.

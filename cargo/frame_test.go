@@ -56,6 +56,7 @@ func TestReadFrame(t *testing.T) {
 			{"bytes", func(b []byte) io.Reader { return bytes.NewReader(b) }},
 			{"onebyte", func(b []byte) io.Reader { return iotest.OneByteReader(bytes.NewReader(b)) }},
 			{"dataerr", func(b []byte) io.Reader { return iotest.DataErrReader(bytes.NewReader(b)) }},
+			{"taker", func(b []byte) io.Reader { return &takeReader{bytes.NewBuffer(b)} }},
 		} {
 			m, c, err := ReadFrame(rd.r(tc.body), lim)
 			wantCode(t, tc.name+"/"+rd.name, err, tc.code, tc.msg)
@@ -63,6 +64,29 @@ func TestReadFrame(t *testing.T) {
 				t.Errorf("%s/%s: parts do not reassemble into the body", tc.name, rd.name)
 			}
 		}
+	}
+}
+
+// takeReader hands its bytes over without a copy, as the HTTP layer's
+// spooled body does.
+type takeReader struct{ *bytes.Buffer }
+
+func (r *takeReader) Take(n int) []byte {
+	if r.Len() < n {
+		return nil
+	}
+	return r.Next(n)
+}
+
+// The tarball is taken from a taker's memory, not copied.
+func TestReadFrameTakes(t *testing.T) {
+	body := frame([]byte(`{"name":"x"}`), bytes.Repeat([]byte{0xAB}, 700))
+	_, c, err := ReadFrame(&takeReader{bytes.NewBuffer(body)}, DefaultLimits())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if &c[0] != &body[len(body)-700] {
+		t.Error("the tarball was copied out of the taker's memory")
 	}
 }
 

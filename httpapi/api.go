@@ -48,7 +48,7 @@ func (s *Server) handlePublish(w http.ResponseWriter, r *http.Request, u *crated
 	// The whole body is received before the publish reads it, and kept in
 	// memory only up to spoolMemory: a slow or stalled upload costs a file
 	// until read_timeout cuts it, not 10 MiB of heap.
-	body, err := spool(http.MaxBytesReader(w, r.Body, max), s.cfg.SpoolDir)
+	body, err := spool(http.MaxBytesReader(w, r.Body, max), s.cfg.SpoolDir, r.ContentLength)
 	if err != nil {
 		return err
 	}

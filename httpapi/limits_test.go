@@ -124,7 +124,7 @@ func TestSpool(t *testing.T) {
 	for _, n := range []int{0, 10, spoolMemory - 1, spoolMemory, spoolMemory + 1, 3 * spoolMemory} {
 		body := bytes.Repeat([]byte{'x'}, n)
 		dir := t.TempDir()
-		s, err := spool(bytes.NewReader(body), dir)
+		s, err := spool(bytes.NewReader(body), dir, int64(len(body)))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -137,13 +137,26 @@ func TestSpool(t *testing.T) {
 		if (s.f != nil) != (n >= spoolMemory) {
 			t.Errorf("%d bytes: in a file = %v", n, s.f != nil)
 		}
+		if n > 4 {
+			// A body in memory gives its bytes without a copy; a file
+			// cannot.
+			if head := s.Take(4); (head != nil) != (s.f == nil) || head != nil && (string(head) != "xxxx" || s.Len() != n-4) {
+				t.Errorf("%d bytes: Take(4) = %q, Len after %d", n, head, s.Len())
+			}
+			if s.Take(n) != nil {
+				t.Errorf("%d bytes: Take of more than is left gave bytes", n)
+			}
+			if s.f == nil {
+				body = body[4:]
+			}
+		}
 		got, _ := io.ReadAll(s)
 		if !bytes.Equal(got, body) || s.Len() != 0 {
 			t.Errorf("%d bytes: read back %d, Len after %d", n, len(got), s.Len())
 		}
 		s.Close()
 	}
-	_, err := spool(io.MultiReader(strings.NewReader(strings.Repeat("y", spoolMemory)), errReader{}), t.TempDir())
+	_, err := spool(io.MultiReader(strings.NewReader(strings.Repeat("y", spoolMemory)), errReader{}), t.TempDir(), -1)
 	if Status(err) != 400 {
 		t.Errorf("a body that fails to arrive: %v (status %d), want 400", err, Status(err))
 	}

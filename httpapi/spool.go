@@ -23,6 +23,7 @@ const spoolMemory = 256 << 10
 // allocates each part once, at its final size.
 type spooled struct {
 	r         io.Reader
+	mem       *bytes.Buffer // the body, when it is in memory
 	f         *os.File
 	remaining int64
 }
@@ -31,6 +32,18 @@ func (s *spooled) Read(p []byte) (int, error) {
 	n, err := s.r.Read(p)
 	s.remaining -= int64(n)
 	return n, err
+}
+
+// Take returns the next n bytes of a body held in memory without copying
+// them (cargo.ReadFrame takes the tarball this way), or nil for a body in a
+// file or shorter than n. The bytes stay valid: the buffer is never reused.
+func (s *spooled) Take(n int) []byte {
+	if s.mem == nil || s.mem.Len() < n {
+		return nil
+	}
+	b := s.mem.Next(n)
+	s.remaining -= int64(len(b))
+	return b
 }
 
 func (s *spooled) Len() int { return int(s.remaining) }
@@ -46,15 +59,22 @@ func (s *spooled) Close() error {
 
 // spool reads the whole body before the publish looks at it: up to
 // spoolMemory into memory, beyond into a temporary file in dir ("" is the
-// system's). Memory grows only as bytes arrive.
-func spool(body io.Reader, dir string) (*spooled, error) {
-	var buf bytes.Buffer
+// system's). size is the body's declared length (negative when unknown):
+// the buffer is made that large at once, up to spoolMemory, rather than
+// doubled six times on the way to a typical crate. Beyond spoolMemory,
+// memory grows only as bytes arrive.
+func spool(body io.Reader, dir string, size int64) (*spooled, error) {
+	buf := new(bytes.Buffer)
+	if size > 0 {
+		// bytes.Buffer.ReadFrom wants bytes.MinRead free to read the EOF.
+		buf.Grow(int(min(size, spoolMemory)) + bytes.MinRead)
+	}
 	n, err := buf.ReadFrom(io.LimitReader(body, spoolMemory))
 	if err != nil {
 		return nil, bodyError(err)
 	}
 	if n < spoolMemory {
-		return &spooled{r: bytes.NewReader(buf.Bytes()), remaining: n}, nil
+		return &spooled{r: buf, mem: buf, remaining: n}, nil
 	}
 	f, err := os.CreateTemp(dir, "crated-publish-*")
 	if err != nil {

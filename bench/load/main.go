@@ -567,6 +567,7 @@ func drive(ctx context.Context, c common, rate float64, do doFunc) (*Result, err
 		errMsg []string
 	}
 	results := make([]workerResult, c.concurrency)
+	cpu0 := processCPU()
 	var wg sync.WaitGroup
 	for w := range results {
 		wg.Add(1)
@@ -621,8 +622,20 @@ func drive(ctx context.Context, c common, rate float64, do doFunc) (*Result, err
 		}
 	}
 	summarize(out, lat, elapsed)
+	if out.Requests > 0 {
+		out.ClientCPU = (processCPU() - cpu0).Seconds() * 1000 / float64(out.Requests)
+	}
 	if err := context.Cause(ctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
 		return out, err
 	}
 	return out, nil
+}
+
+// processCPU is the user and system CPU time this process has used so far.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

@@ -27,6 +27,10 @@ type Result struct {
 	Mean float64 `json:"mean_ms"`
 	// Bytes is the total response (get) or request (publish) body size.
 	Bytes int64 `json:"bytes"`
+	// ClientCPU is this load generator's own CPU time (user and system)
+	// per request during the run, in milliseconds: on a machine that the
+	// server shares, what the client takes is not there for the server.
+	ClientCPU float64 `json:"client_cpu_ms"`
 	// FirstErrors are a few distinct error messages, for the reader.
 	FirstErrors []string `json:"first_errors,omitempty"`
 }
@@ -74,8 +78,8 @@ func (r *Result) write(w io.Writer, format string) error {
 	case "json":
 		return json.NewEncoder(w).Encode(r)
 	case "kv":
-		_, err := fmt.Fprintf(w, "mode=%s concurrency=%d requests=%d errors=%d seconds=%.2f rps=%.1f p50_ms=%.3f p90_ms=%.3f p99_ms=%.3f p999_ms=%.3f max_ms=%.3f mean_ms=%.3f bytes=%d\n",
-			r.Mode, r.Concurrency, r.Requests, r.Errors, r.Seconds, r.RPS, r.P50, r.P90, r.P99, r.P999, r.Max, r.Mean, r.Bytes)
+		_, err := fmt.Fprintf(w, "mode=%s concurrency=%d requests=%d errors=%d seconds=%.2f rps=%.1f p50_ms=%.3f p90_ms=%.3f p99_ms=%.3f p999_ms=%.3f max_ms=%.3f mean_ms=%.3f bytes=%d client_cpu_ms=%.3f\n",
+			r.Mode, r.Concurrency, r.Requests, r.Errors, r.Seconds, r.RPS, r.P50, r.P90, r.P99, r.P999, r.Max, r.Mean, r.Bytes, r.ClientCPU)
 		return err
 	}
 	var b strings.Builder
@@ -84,6 +88,7 @@ func (r *Result) write(w io.Writer, format string) error {
 		rate = fmt.Sprintf("at %.0f/s", r.Rate)
 	}
 	fmt.Fprintf(&b, "%s: %d connections %s, %.1fs: %d requests, %d errors, %.1f req/s\n", r.Mode, r.Concurrency, rate, r.Seconds, r.Requests, r.Errors, r.RPS)
+	fmt.Fprintf(&b, "client CPU per request: %.3f ms\n", r.ClientCPU)
 	fmt.Fprintf(&b, "latency ms: p50 %.3f  p90 %.3f  p99 %.3f  p99.9 %.3f  max %.3f  mean %.3f\n", r.P50, r.P90, r.P99, r.P999, r.Max, r.Mean)
 	for _, e := range r.FirstErrors {
 		fmt.Fprintf(&b, "error: %s\n", e)
