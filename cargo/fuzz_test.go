@@ -56,6 +56,11 @@ func FuzzReadFrame(f *testing.F) {
 		if !bytes.Equal(frame(meta, crate), body) {
 			t.Fatalf("accepted frame does not reassemble into the body")
 		}
+		// A body whose bytes are taken without a copy splits the same.
+		tmeta, tcrate, err := ReadFrame(&takeReader{bytes.NewBuffer(body)}, fuzzLimits)
+		if err != nil || !bytes.Equal(tmeta, meta) || !bytes.Equal(tcrate, crate) {
+			t.Fatalf("a taker body splits differently: %v", err)
+		}
 	})
 }
 
