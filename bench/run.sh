@@ -532,8 +532,11 @@ publish_run() {
 	# creates it.
 	start_crated "$data" "$CRATED_PORT" "${conf[@]}"
 	"$CRATED" user add --db-dir-path "$data/db" --dl-dir-path "$data/crates" bench >"$WORK/publish-token"
+	local cpu0 cpu1
+	cpu0=$(awk '{print $14, $15}' "/proc/$CRATED_PID/stat")
 	out=$("$LOAD" publish -base "http://127.0.0.1:$CRATED_PORT" -token-file "$WORK/publish-token" \
 		-n "$PUBLISHES" -warmup-n 100 -c "$PUBLISH_CONNS" -versions 3 -d 5m -format kv)
+	cpu1=$(awk '{print $14, $15}' "/proc/$CRATED_PID/stat")
 	stop_pid "$CRATED_PID"
 	echo "$mode $out" >>"$WORK/publish.log"
 	say ""
@@ -542,6 +545,15 @@ publish_run() {
 		for (i = 1; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
 		printf "publishes/s %.1f, p99 %.1f ms; p50 %.1f ms, p90 %.1f ms; errors %d of %d\n",
 			v["rps"], v["p99_ms"], v["p50_ms"], v["p90_ms"], v["errors"], v["requests"]
+	}' | tee -a "$SUMMARY"
+	# Where the CPU goes: the server's (clock ticks over the warm-up and the
+	# run) and the client's own, per publish, and the rate at which they
+	# would keep every core busy.
+	printf '%s %s %s\n' "$cpu0" "$cpu1" "$out" | awk -v hz="$(getconf CLK_TCK)" -v n=$((PUBLISHES + 100)) -v cores="$(nproc)" '{
+		for (i = 5; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
+		u = ($3 - $1) * 1000 / hz / n; s = ($4 - $2) * 1000 / hz / n
+		printf "CPU per publish: server %.2f ms user + %.2f ms system, client %.2f ms; all %d cores busy with nothing else: at most %.0f publishes/s\n",
+			u, s, v["client_cpu_ms"], cores, cores * 1000 / (u + s + v["client_cpu_ms"])
 	}' | tee -a "$SUMMARY"
 	for kv in $out; do
 		case ${kv%%=*} in
