@@ -267,6 +267,9 @@ type Store interface {
 	ReplaceToken(ctx context.Context, t *Token) (old *Token, err error)
 	// TokenByHash finds an active token by its hash.
 	TokenByHash(ctx context.Context, hash string) (*Token, error)
+	// TokenUser finds an active token by its hash and the user it belongs
+	// to, in one read: what every authenticated request needs.
+	TokenUser(ctx context.Context, hash string) (*Token, *User, error)
 	// UserToken returns the user's active token, ENOTFOUND if none.
 	UserToken(ctx context.Context, userID int64) (*Token, error)
 	// RevokeToken deletes the user's active token, if any.

@@ -8,24 +8,41 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/crated/crated"
+	"github.com/crated/crated/internal/sqlq"
 )
 
 // tokenColumns and scanToken read every kind of token.
 const tokenColumns = `id, user_id, hash, sealed, created_at, kind, name, crate_scopes, endpoint_scopes, expires_at, last_used_at`
 
 func scanToken(r scanner) (*crated.Token, error) {
-	var t crated.Token
-	var expires, used *time.Time
-	err := r.Scan(&t.ID, &t.UserID, &t.Hash, &t.Sealed, &t.CreatedAt, &t.Kind, &t.Name,
-		&t.CrateScopes, &t.EndpointScopes, &expires, &used)
+	var t tokenRow
+	err := r.Scan(t.dests()...)
+	t.finish()
+	return &t.Token, err
+}
+
+// tokenRow is a token as its columns scan, for queries that read a token
+// with other columns (TokenUser).
+type tokenRow struct {
+	crated.Token
+	expires, used *time.Time
+}
+
+// dests are the Scan destinations of tokenColumns, in order.
+func (t *tokenRow) dests() []any {
+	return []any{&t.ID, &t.UserID, &t.Hash, &t.Sealed, &t.CreatedAt, &t.Kind, &t.Name,
+		&t.CrateScopes, &t.EndpointScopes, &t.expires, &t.used}
+}
+
+// finish converts what dests received into the token's fields.
+func (t *tokenRow) finish() {
 	t.CreatedAt = t.CreatedAt.UTC()
-	if expires != nil {
-		t.ExpiresAt = expires.UTC()
+	if t.expires != nil {
+		t.ExpiresAt = t.expires.UTC()
 	}
-	if used != nil {
-		t.LastUsedAt = used.UTC()
+	if t.used != nil {
+		t.LastUsedAt = t.used.UTC()
 	}
-	return &t, err
 }
 
 // ReplaceToken makes t the user's only token and returns the previous one,
@@ -83,6 +100,30 @@ func (s *Store) TokenByHash(ctx context.Context, hash string) (_ *crated.Token, 
 		return nil, crated.TokenNotFound()
 	}
 	return t, err
+}
+
+// tokenUserQuery reads a token and its user in one statement.
+var tokenUserQuery = `SELECT ` + sqlq.Qualify("t", tokenColumns) + `, ` + sqlq.Qualify("u", userColumns) +
+	` FROM tokens t JOIN users u ON u.id = t.user_id WHERE t.hash = $1`
+
+// TokenUser finds an active token by its hash, and the user it belongs to.
+func (s *Store) TokenUser(ctx context.Context, hash string) (_ *crated.Token, _ *crated.User, err error) {
+	// The hash stays out of the error, even the internal one.
+	defer wrap(&err, "postgres.TokenUser")
+	ctx, done := s.op(ctx)
+	defer done(&err)
+	var t tokenRow
+	var u crated.User
+	err = s.pool.QueryRow(ctx, tokenUserQuery, hash).Scan(append(t.dests(), userDests(&u)...)...)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, nil, crated.TokenNotFound()
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	t.finish()
+	u.CreatedAt = u.CreatedAt.UTC()
+	return &t.Token, &u, nil
 }
 
 // UserToken returns the user's token.

@@ -14,9 +14,14 @@ const userColumns = `id, login, name, email, password_hash, issuer, subject, adm
 
 func scanUser(r scanner) (*crated.User, error) {
 	var u crated.User
-	err := r.Scan(&u.ID, &u.Login, &u.Name, &u.Email, &u.PasswordHash, &u.Issuer, &u.Subject, &u.Admin, &u.CreatedAt)
+	err := r.Scan(userDests(&u)...)
 	u.CreatedAt = u.CreatedAt.UTC()
 	return &u, err
+}
+
+// userDests are the Scan destinations of userColumns, in order.
+func userDests(u *crated.User) []any {
+	return []any{&u.ID, &u.Login, &u.Name, &u.Email, &u.PasswordHash, &u.Issuer, &u.Subject, &u.Admin, &u.CreatedAt}
 }
 
 func userNotFound(id int64) error {

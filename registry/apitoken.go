@@ -21,7 +21,9 @@ func (s *Service) Authorize(ctx context.Context, header string) (context.Context
 	if token == "" {
 		return ctx, nil, crated.Errorf(crated.EUNAUTHORIZED, "this action requires a token: run `cargo login` with a token from %s", s.loginURL())
 	}
-	t, err := s.store.TokenByHash(ctx, HashToken(token))
+	// One read for the token and its user: a private registry pays it on
+	// every index and crate fetch.
+	t, u, err := s.store.TokenUser(ctx, HashToken(token))
 	if crated.IsCode(err, crated.ENOTFOUND) {
 		return ctx, nil, s.invalidToken()
 	} else if err != nil {
@@ -31,12 +33,6 @@ func (s *Service) Authorize(ctx context.Context, header string) (context.Context
 	if !t.ExpiresAt.IsZero() && !now.Before(t.ExpiresAt) {
 		return ctx, nil, crated.Errorf(crated.EFORBIDDEN, "this token (%s) expired at %s: create a new one at /me/tokens",
 			tokenLabel(t), t.ExpiresAt.UTC().Format(time.RFC3339))
-	}
-	u, err := s.store.UserByID(ctx, t.UserID)
-	if crated.IsCode(err, crated.ENOTFOUND) {
-		return ctx, nil, s.invalidToken()
-	} else if err != nil {
-		return ctx, nil, err
 	}
 	s.touch(ctx, t, now)
 	return crated.WithActor(ctx, &crated.Actor{UserID: u.ID, Auth: crated.AuthToken, Token: t}), u, nil

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/crated/crated"
+	"github.com/crated/crated/internal/sqlq"
 )
 
 // tokenColumns and scanToken read every kind of token; apitoken.go has the
@@ -14,26 +15,41 @@ import (
 const tokenColumns = `id, user_id, hash, sealed, created_at, kind, name, crate_scopes, endpoint_scopes, expires_at, last_used_at`
 
 func scanToken(r scanner) (*crated.Token, error) {
-	var t crated.Token
-	var created int64
-	var crates, endpoints sql.NullString
-	var expires, used sql.NullInt64
-	err := r.Scan(&t.ID, &t.UserID, &t.Hash, &t.Sealed, &created, &t.Kind, &t.Name, &crates, &endpoints, &expires, &used)
-	if err != nil {
-		return &t, err
+	var t tokenRow
+	if err := r.Scan(t.dests()...); err != nil {
+		return &t.Token, err
 	}
-	t.CreatedAt = goTime(created)
-	if expires.Valid {
-		t.ExpiresAt = goTime(expires.Int64)
+	return &t.Token, t.finish()
+}
+
+// tokenRow is a token as its columns scan, for queries that read a token
+// with other columns (TokenUser).
+type tokenRow struct {
+	crated.Token
+	created           int64
+	crates, endpoints sql.NullString
+	expires, used     sql.NullInt64
+}
+
+// dests are the Scan destinations of tokenColumns, in order.
+func (t *tokenRow) dests() []any {
+	return []any{&t.ID, &t.UserID, &t.Hash, &t.Sealed, &t.created, &t.Kind, &t.Name, &t.crates, &t.endpoints, &t.expires, &t.used}
+}
+
+// finish converts what dests received into the token's fields.
+func (t *tokenRow) finish() (err error) {
+	t.CreatedAt = goTime(t.created)
+	if t.expires.Valid {
+		t.ExpiresAt = goTime(t.expires.Int64)
 	}
-	if used.Valid {
-		t.LastUsedAt = goTime(used.Int64)
+	if t.used.Valid {
+		t.LastUsedAt = goTime(t.used.Int64)
 	}
-	if t.CrateScopes, err = scopesFromDB(crates); err != nil {
-		return &t, err
+	if t.CrateScopes, err = scopesFromDB(t.crates); err != nil {
+		return err
 	}
-	t.EndpointScopes, err = scopesFromDB(endpoints)
-	return &t, err
+	t.EndpointScopes, err = scopesFromDB(t.endpoints)
+	return err
 }
 
 // ReplaceToken makes t the user's only token and returns the previous one,
@@ -83,6 +99,30 @@ func (s *Store) TokenByHash(ctx context.Context, hash string) (_ *crated.Token, 
 		return nil, crated.TokenNotFound()
 	}
 	return t, err
+}
+
+// tokenUserQuery reads a token and its user in one statement.
+var tokenUserQuery = `SELECT ` + sqlq.Qualify("t", tokenColumns) + `, ` + sqlq.Qualify("u", userColumns) +
+	` FROM tokens t JOIN users u ON u.id = t.user_id WHERE t.hash = ?`
+
+// TokenUser finds an active token by its hash, and the user it belongs to.
+func (s *Store) TokenUser(ctx context.Context, hash string) (_ *crated.Token, _ *crated.User, err error) {
+	// The hash stays out of the error, even the internal one.
+	defer wrap(&err, "sqlite.TokenUser")
+	var t tokenRow
+	var u userRow
+	err = s.read.QueryRowContext(ctx, tokenUserQuery, hash).Scan(append(t.dests(), u.dests()...)...)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil, crated.TokenNotFound()
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := t.finish(); err != nil {
+		return nil, nil, err
+	}
+	u.finish()
+	return &t.Token, &u.User, nil
 }
 
 // UserToken returns the user's token.

@@ -12,12 +12,24 @@ import (
 const userColumns = `id, login, name, email, password_hash, issuer, subject, admin, created_at`
 
 func scanUser(r scanner) (*crated.User, error) {
-	var u crated.User
-	var created int64
-	err := r.Scan(&u.ID, &u.Login, &u.Name, &u.Email, &u.PasswordHash, &u.Issuer, &u.Subject, &u.Admin, &created)
-	u.CreatedAt = goTime(created)
-	return &u, err
+	var u userRow
+	err := r.Scan(u.dests()...)
+	u.finish()
+	return &u.User, err
 }
+
+// userRow is a user as its columns scan (see tokenRow).
+type userRow struct {
+	crated.User
+	created int64
+}
+
+// dests are the Scan destinations of userColumns, in order.
+func (u *userRow) dests() []any {
+	return []any{&u.ID, &u.Login, &u.Name, &u.Email, &u.PasswordHash, &u.Issuer, &u.Subject, &u.Admin, &u.created}
+}
+
+func (u *userRow) finish() { u.CreatedAt = goTime(u.created) }
 
 // CreateUser inserts u and sets its ID and CreatedAt. A taken login (ignoring
 // case and '-' versus '_') or OpenID identity is ECONFLICT.

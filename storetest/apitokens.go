@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -45,6 +46,10 @@ func testAPITokens(t *testing.T, s crated.Store) {
 		!sameStrings(got.CrateScopes, ci.CrateScopes) || !sameStrings(got.EndpointScopes, ci.EndpointScopes) ||
 		!sameTime(got.ExpiresAt, expires) || !got.LastUsedAt.IsZero() {
 		t.Errorf("TokenByHash(api) = %+v, want %+v", got, ci)
+	}
+	// An API token's scopes and expiry come through TokenUser alike.
+	if tu, _, err := s.TokenUser(ctx(t), hash('2')); err != nil || !reflect.DeepEqual(tu, got) {
+		t.Errorf("TokenUser(api) = %+v, %v, want %+v", tu, err, got)
 	}
 	got, err = s.TokenByHash(ctx(t), hash('3'))
 	if err != nil {

@@ -38,6 +38,7 @@ var Codes = map[string][]string{
 	"UsersByName":         {crated.EINVALID},
 	"ReplaceToken":        {crated.ENOTFOUND, crated.ECONFLICT, crated.EINVALID},
 	"TokenByHash":         {crated.ENOTFOUND, crated.EINVALID},
+	"TokenUser":           {crated.ENOTFOUND, crated.EINVALID},
 	"UserToken":           {crated.ENOTFOUND},
 	"PutLoginState":       {crated.ECONFLICT, crated.EINVALID},
 	"TakeLoginState":      {crated.ENOTFOUND, crated.EINVALID},
@@ -192,6 +193,11 @@ func (c *checkedStore) ReplaceToken(ctx context.Context, tok *crated.Token) (*cr
 func (c *checkedStore) TokenByHash(ctx context.Context, hash string) (*crated.Token, error) {
 	v, err := c.Store.TokenByHash(ctx, hash)
 	return v, c.check("TokenByHash", err)
+}
+
+func (c *checkedStore) TokenUser(ctx context.Context, hash string) (*crated.Token, *crated.User, error) {
+	t, u, err := c.Store.TokenUser(ctx, hash)
+	return t, u, c.check("TokenUser", err)
 }
 
 func (c *checkedStore) UserToken(ctx context.Context, userID int64) (*crated.Token, error) {

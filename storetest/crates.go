@@ -37,6 +37,7 @@ func testNotFound(t *testing.T, s crated.Store) {
 		{"UserByIdentity/empty", func() error { _, err := s.UserByIdentity(ctx(t), "", ""); return err }},
 		{"UpdateUser", func() error { return s.UpdateUser(ctx(t), &crated.User{ID: missing, Login: "ghost"}) }},
 		{"TokenByHash", func() error { _, err := s.TokenByHash(ctx(t), strings.Repeat("ab", 32)); return err }},
+		{"TokenUser", func() error { _, _, err := s.TokenUser(ctx(t), strings.Repeat("ab", 32)); return err }},
 		{"UserToken", func() error { _, err := s.UserToken(ctx(t), alice.ID); return err }},
 		{"ReplaceToken", func() error {
 			_, err := s.ReplaceToken(ctx(t), &crated.Token{UserID: missing, Hash: strings.Repeat("cd", 32)})

@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"bytes"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -43,6 +44,15 @@ func testTokens(t *testing.T, s crated.Store) {
 		t.Fatalf("TokenByHash: %v", err)
 	}
 	checkToken(t, "TokenByHash", got, t1)
+	// TokenUser reads the same token, and its user, in one go.
+	tu, u, err := s.TokenUser(ctx(t), t1.Hash)
+	if err != nil {
+		t.Fatalf("TokenUser: %v", err)
+	}
+	if !reflect.DeepEqual(tu, got) {
+		t.Errorf("TokenUser's token = %+v, TokenByHash's %+v", tu, got)
+	}
+	checkUser(t, "TokenUser's user", u, alice)
 	if got, err = s.UserToken(ctx(t), alice.ID); err != nil {
 		t.Fatalf("UserToken: %v", err)
 	}
@@ -67,6 +77,9 @@ func testTokens(t *testing.T, s crated.Store) {
 	}
 	if _, err := s.TokenByHash(ctx(t), t1.Hash); crated.ErrorCode(err) != crated.ENOTFOUND {
 		t.Errorf("TokenByHash(replaced) = %v, want ENOTFOUND", err)
+	}
+	if _, _, err := s.TokenUser(ctx(t), t1.Hash); crated.ErrorCode(err) != crated.ENOTFOUND {
+		t.Errorf("TokenUser(replaced) = %v, want ENOTFOUND", err)
 	}
 	if got, err = s.UserToken(ctx(t), alice.ID); err != nil {
 		t.Fatalf("UserToken: %v", err)
@@ -97,6 +110,11 @@ func testTokens(t *testing.T, s crated.Store) {
 	// Bob's token is untouched by all of that.
 	if got, err := s.TokenByHash(ctx(t), bt.Hash); err != nil || got.UserID != bob.ID {
 		t.Errorf("TokenByHash(bob) = %v, %v", got, err)
+	}
+	if got, u, err := s.TokenUser(ctx(t), bt.Hash); err != nil || got.UserID != bob.ID {
+		t.Errorf("TokenUser(bob) = %v, %v", got, err)
+	} else {
+		checkUser(t, "TokenUser(bob)'s user", u, bob)
 	}
 
 	for _, e := range mustAudit(t, s) {
