@@ -10,7 +10,7 @@ import "github.com/crated/crated"
 //
 // It is a pure function so that every index that serves the file calls it
 // and none keeps its own copy of the rule.
-func IndexFile(vs []*crated.Version) ([]byte, error) {
+func IndexFile(vs []crated.IndexRow) ([]byte, error) {
 	n := 0
 	for _, v := range vs {
 		n += len(v.Entry) + 1

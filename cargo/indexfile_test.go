@@ -11,7 +11,7 @@ import (
 // share: publish order kept, one newline per line, yanked applied to the
 // stored line and nothing else touched.
 func TestIndexFile(t *testing.T) {
-	vs := []*crated.Version{
+	vs := []crated.IndexRow{
 		{Entry: []byte(`{"name":"a","vers":"0.2.0","yanked":false}`)},
 		{Entry: []byte(`{"name":"a","vers":"0.1.0","features":{},"yanked":false,"v":2}`), Yanked: true},
 		{Entry: []byte(`{"name":"a","vers":"0.3.0","yanked":false}`)},
@@ -33,7 +33,7 @@ func TestIndexFile(t *testing.T) {
 	if got, err := cargo.IndexFile(nil); err != nil || len(got) != 0 {
 		t.Errorf("IndexFile(nil) = %q, %v", got, err)
 	}
-	if _, err := cargo.IndexFile([]*crated.Version{{Entry: []byte(`[1]`), Yanked: true}}); err == nil {
+	if _, err := cargo.IndexFile([]crated.IndexRow{{Entry: []byte(`[1]`), Yanked: true}}); err == nil {
 		t.Error("a stored line that is not an object was rendered")
 	}
 }

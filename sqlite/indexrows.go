@@ -9,7 +9,7 @@ import (
 // indexRowsQuery reads only the columns an index file is rendered from, in
 // one statement: all of them come before the READMEs and manifests in a
 // version's row, so their overflow pages are never read.
-const indexRowsQuery = `SELECT c.name, v.id, v.vers, v.cksum, v.entry, v.yanked
+const indexRowsQuery = `SELECT c.name, v.id, v.vers, v.cksum, v.entry, v.yanked, v.published_at
 	FROM crates c JOIN versions v ON v.crate_id = c.id
 	WHERE c.canon_name = ? ORDER BY v.id`
 
@@ -24,9 +24,11 @@ func (s *Store) IndexRows(ctx context.Context, canon string) (_ *crated.IndexRow
 	out := &crated.IndexRows{}
 	for rows.Next() {
 		var r crated.IndexRow
-		if err := rows.Scan(&out.Name, &r.ID, &r.Vers, &r.Cksum, &r.Entry, &r.Yanked); err != nil {
+		var published int64
+		if err := rows.Scan(&out.Name, &r.ID, &r.Vers, &r.Cksum, &r.Entry, &r.Yanked, &published); err != nil {
 			return nil, err
 		}
+		r.PublishedAt = goTime(published)
 		out.Versions = append(out.Versions, r)
 	}
 	if err := rows.Err(); err != nil {

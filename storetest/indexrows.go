@@ -38,6 +38,7 @@ func testIndexRows(t *testing.T, s crated.Store) {
 		if r.ID != v.ID || r.Vers != v.Vers || r.Cksum != v.Cksum || !bytes.Equal(r.Entry, v.Entry) || r.Yanked != (i == 1) {
 			t.Errorf("row %d: %+v, want version %d %s %s yanked=%v entry %s", i, r, v.ID, v.Vers, v.Cksum, i == 1, v.Entry)
 		}
+		checkTime(t, fmt.Sprintf("row %d: PublishedAt", i), r.PublishedAt, v.PublishedAt)
 	}
 	_, err = s.IndexRows(ctx(t), cargo.CanonicalName("foo-ba"))
 	wantCode(t, "IndexRows of an unknown crate", err, crated.ENOTFOUND)

@@ -167,8 +167,9 @@ const (
 // Store is what the git index reads from the metadata store.
 // crated.Store satisfies it.
 type Store interface {
-	CrateByName(ctx context.Context, canon string) (*crated.Crate, error)
-	Versions(ctx context.Context, crateID int64) ([]*crated.Version, error)
+	// IndexRows is the narrow read a crate's file is rendered from, the
+	// sparse index's too: READMEs and manifests are never read.
+	IndexRows(ctx context.Context, canon string) (*crated.IndexRows, error)
 	SearchCrates(ctx context.Context, q crated.SearchQuery) ([]*crated.Crate, int, error)
 }
 
@@ -504,7 +505,7 @@ func (ix *Index) renderAll(ctx context.Context) (*dir, map[string]string, map[st
 		if err := ctx.Err(); err != nil {
 			return nil, nil, nil, err
 		}
-		body, t, err := ix.render(ctx, c)
+		name, body, t, err := ix.render(ctx, c.CanonName)
 		if err != nil {
 			return nil, nil, nil, err
 		}
@@ -515,7 +516,7 @@ func (ix *Index) renderAll(ctx context.Context) (*dir, map[string]string, map[st
 		if err != nil {
 			return nil, nil, nil, err
 		}
-		p := cargo.IndexPath(c.Name)
+		p := cargo.IndexPath(name)
 		root.set(p, h)
 		paths[c.CanonName] = p
 		newest[c.CanonName] = t
@@ -526,17 +527,9 @@ func (ix *Index) renderAll(ctx context.Context) (*dir, map[string]string, map[st
 // renderOne updates one crate's file in the tree.
 func (ix *Index) renderOne(ctx context.Context, canon string) error {
 	old, had := ix.paths[canon]
-	c, err := ix.store.CrateByName(ctx, canon)
-	var body []byte
-	var newest time.Time
-	switch {
-	case crated.IsCode(err, crated.ENOTFOUND):
-	case err != nil:
+	name, body, newest, err := ix.render(ctx, canon)
+	if err != nil {
 		return err
-	default:
-		if body, newest, err = ix.render(ctx, c); err != nil {
-			return err
-		}
 	}
 	if body == nil {
 		// Gone from the store, or no version left: no file.
@@ -547,7 +540,7 @@ func (ix *Index) renderOne(ctx context.Context, canon string) error {
 		}
 		return nil
 	}
-	p := cargo.IndexPath(c.Name)
+	p := cargo.IndexPath(name)
 	h, err := storeBlob(ix.repo.Storer, body)
 	if err != nil {
 		return err
@@ -561,25 +554,26 @@ func (ix *Index) renderOne(ctx context.Context, canon string) error {
 	return nil
 }
 
-// render returns a crate's index file, or nil when it has no version, and
-// the publication time of its newest version. The file is
-// cargo.IndexFile's, the renderer the sparse index calls too.
-func (ix *Index) render(ctx context.Context, c *crated.Crate) ([]byte, time.Time, error) {
-	vs, err := ix.store.Versions(ctx, c.ID)
-	if crated.IsCode(err, crated.ENOTFOUND) || err == nil && len(vs) == 0 {
-		return nil, time.Time{}, nil
+// render returns a crate's name as first published, its index file (nil
+// when the crate is gone or has no version left) and the publication time of
+// its newest version. The file is cargo.IndexFile's, the renderer the sparse
+// index calls too, from the same narrow read.
+func (ix *Index) render(ctx context.Context, canon string) (string, []byte, time.Time, error) {
+	rows, err := ix.store.IndexRows(ctx, canon)
+	if crated.IsCode(err, crated.ENOTFOUND) || err == nil && len(rows.Versions) == 0 {
+		return "", nil, time.Time{}, nil
 	}
 	if err != nil {
-		return nil, time.Time{}, err
+		return "", nil, time.Time{}, err
 	}
 	var newest time.Time
-	for _, v := range vs {
+	for _, v := range rows.Versions {
 		if v.PublishedAt.After(newest) {
 			newest = v.PublishedAt
 		}
 	}
-	body, err := cargo.IndexFile(vs)
-	return body, newest, err
+	body, err := cargo.IndexFile(rows.Versions)
+	return rows.Name, body, newest, err
 }
 
 // message is the commit message of an index of n crates. It says nothing

@@ -132,20 +132,14 @@ func (ix *Index) render(ctx context.Context, canon string) (*File, error) {
 		return nil, crated.Errorf(crated.ENOTFOUND, "crate `%s` has no versions", rows.Name)
 	}
 	f := &File{Name: rows.Name, Versions: make(map[string]Ref, len(rows.Versions))}
-	n := 0
-	for _, v := range rows.Versions {
-		n += len(v.Entry) + 1
+	// The one renderer of index files, shared with the git index. Its
+	// buffer is sized to fit, so that the cache holds about what it counts.
+	if f.Body, err = cargo.IndexFile(rows.Versions); err != nil {
+		return nil, err
 	}
-	// Sized to fit, so that the cache holds about what it counts.
-	body := make([]byte, 0, n)
 	for _, v := range rows.Versions {
-		// The one renderer of index lines, shared with the git index.
-		if body, err = cargo.AppendIndexLine(body, v.Entry, v.Yanked); err != nil {
-			return nil, err
-		}
 		f.Versions[v.Vers] = Ref{ID: v.ID, Cksum: v.Cksum}
 	}
-	f.Body = body
 	sum := sha256.Sum256(f.Body)
 	f.ETag = `"` + hex.EncodeToString(sum[:16]) + `"`
 	return f, nil
