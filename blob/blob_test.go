@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"io"
+	"runtime"
 	"strings"
 	"testing"
 	"testing/iotest"
@@ -142,6 +143,32 @@ func TestVerifierSourceError(t *testing.T) {
 	}
 	if err := v.Drain(); !errors.Is(err, boom) {
 		t.Errorf("Drain after the failure = %v, want the source's error", err)
+	}
+}
+
+// onlyWrites hides a writer's ReadFrom, as a file's is hidden from io.Copy
+// when the source has WriteTo.
+type onlyWrites struct{ io.Writer }
+
+// Copying a Verifier to a file needs no buffer beyond the Verifier's own:
+// io.Copy uses its WriteTo.
+func TestVerifierCopyAllocatesOneBuffer(t *testing.T) {
+	content := bytes.Repeat([]byte("crate"), 20<<10) // 100 KiB
+	k := key(content)
+	const runs = 20
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	for range runs {
+		v := blob.NewVerifier(bytes.NewReader(content), k, int64(len(content)))
+		if _, err := io.Copy(onlyWrites{io.Discard}, v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	runtime.ReadMemStats(&after)
+	// The Verifier's 32 KiB buffer and a little; a second buffer from
+	// io.Copy would make it 64 KiB.
+	if per := (after.TotalAlloc - before.TotalAlloc) / runs; per > 48<<10 {
+		t.Errorf("copying a Verifier allocated %d bytes per copy", per)
 	}
 }
 

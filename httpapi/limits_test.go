@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"net/netip"
 	"os"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -159,6 +160,26 @@ func TestSpool(t *testing.T) {
 	_, err := spool(io.MultiReader(strings.NewReader(strings.Repeat("y", spoolMemory)), errReader{}), t.TempDir(), -1)
 	if Status(err) != 400 {
 		t.Errorf("a body that fails to arrive: %v (status %d), want 400", err, Status(err))
+	}
+}
+
+// A body of known length is held in one buffer of about its size, not in
+// a buffer doubled up to it (which allocates about twice the body).
+func TestSpoolSizedOnce(t *testing.T) {
+	body := bytes.Repeat([]byte{'x'}, 100<<10)
+	const runs = 20
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	for range runs {
+		s, err := spool(bytes.NewReader(body), t.TempDir(), int64(len(body)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.Close()
+	}
+	runtime.ReadMemStats(&after)
+	if per := (after.TotalAlloc - before.TotalAlloc) / runs; per > uint64(len(body))+16<<10 {
+		t.Errorf("spool allocated %d bytes per %d-byte body", per, len(body))
 	}
 }
 
