@@ -9,3 +9,11 @@ func SetWantWait(d time.Duration) (restore func()) {
 	wantWait = d
 	return func() { wantWait = old }
 }
+
+// SetPruneGrace changes how old an unreachable loose object must be before
+// the start's repack removes it, and returns a function that restores it.
+func SetPruneGrace(d time.Duration) (restore func()) {
+	old := pruneGrace
+	pruneGrace = d
+	return func() { pruneGrace = old }
+}

@@ -33,6 +33,7 @@ import (
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/cache"
 	"github.com/go-git/go-git/v5/plumbing/object"
+	"github.com/go-git/go-git/v5/plumbing/storer"
 	"github.com/go-git/go-git/v5/plumbing/transport"
 	"github.com/go-git/go-git/v5/storage/filesystem"
 )
@@ -586,6 +587,38 @@ func message(n int) string {
 	return fmt.Sprintf("Index of %d crates", n)
 }
 
+// pruneGrace is how old an unreachable loose object must be before the
+// start's repack removes it: a younger one may belong to a commit that
+// another process sharing the directory is making. A variable so that a
+// test can shorten it.
+var pruneGrace = time.Hour
+
+// pruneLoose removes the loose objects last written before cutoff. Run it
+// after RepackObjects, which has packed, and deleted the loose files of,
+// everything the references reach: what is left reaches nothing.
+func pruneLoose(repo *gogit.Repository, cutoff time.Time) error {
+	los, ok := repo.Storer.(storer.LooseObjectStorer)
+	if !ok {
+		return nil
+	}
+	var old []plumbing.Hash
+	err := los.ForEachObjectHash(func(h plumbing.Hash) error {
+		if t, err := los.LooseObjectTime(h); err == nil && t.Before(cutoff) {
+			old = append(old, h)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, h := range old {
+		if err := los.DeleteLooseObject(h); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // repack packs the loose objects that every commit leaves behind, so that
 // reads stay fast. Readers are kept out meanwhile: repacking deletes files
 // they may be reading. A failure is only logged; the objects stay loose.
@@ -604,6 +637,12 @@ func (ix *Index) repack() {
 	if err := fresh.RepackObjects(&gogit.RepackConfig{}); err != nil {
 		ix.log.Warn("git index: repack failed; objects stay loose", "err", err)
 		return
+	}
+	// RepackObjects deletes the loose files of what it packed, but not the
+	// others: every commit is a root commit, so each earlier run's commits
+	// and files would stay on disk for good.
+	if err := pruneLoose(fresh, time.Now().Add(-pruneGrace)); err != nil {
+		ix.log.Warn("git index: removing unreachable loose objects failed", "err", err)
 	}
 	// Cached objects may point into deleted pack files.
 	ix.readCache.Clear()

@@ -366,6 +366,52 @@ func TestFetchDuringSyncs(t *testing.T) {
 	wantFiles(t, st, readBranch(t, cfg.Dir, "main"), testConfigJSON, "alpha")
 }
 
+// A start repacks and removes the loose files that nothing reaches: every
+// commit is a root commit, so the earlier commits' files are garbage. Without
+// this, each run's files stayed on disk for good. Files younger than the
+// grace are spared (another process may be making a commit with them).
+func TestStartRemovesGarbage(t *testing.T) {
+	st := openStore(t)
+	uid := user(t, st)
+	publish(t, st, uid, "alpha", "0.1.0")
+	ix, cfg := openIndex(t, st)
+	mustSync(t, ix)
+	for _, vers := range []string{"0.2.0", "0.3.0", "0.4.0"} {
+		publish(t, st, uid, "alpha", vers)
+		mustSync(t, ix, "alpha")
+	}
+	loose := func() int {
+		objs, _ := filepath.Glob(filepath.Join(cfg.Dir, "objects", "[0-9a-f][0-9a-f]", "*"))
+		return len(objs)
+	}
+	// Within the grace: packed, and the unreachable files kept.
+	if _, err := gitindex.Open(t.Context(), cfg, st, quietLog()); err != nil {
+		t.Fatal(err)
+	}
+	if loose() == 0 {
+		t.Fatal("no loose files left by the repack: nothing to check")
+	}
+	defer gitindex.SetPruneGrace(0)()
+	if _, err := gitindex.Open(t.Context(), cfg, st, quietLog()); err != nil {
+		t.Fatal(err)
+	}
+	if n := loose(); n != 0 {
+		t.Errorf("%d loose files after a start past the grace, want none", n)
+	}
+	if packs, _ := filepath.Glob(filepath.Join(cfg.Dir, "objects", "pack", "*.pack")); len(packs) != 1 {
+		t.Errorf("want one pack, found %q", packs)
+	}
+	wantFiles(t, st, readBranch(t, cfg.Dir, "main"), testConfigJSON, "alpha")
+	// The index goes on after it.
+	ix2, err := gitindex.Open(t.Context(), cfg, st, quietLog())
+	if err != nil {
+		t.Fatal(err)
+	}
+	publish(t, st, uid, "alpha", "0.5.0")
+	mustSync(t, ix2, "alpha")
+	wantFiles(t, st, readBranch(t, cfg.Dir, "main"), testConfigJSON, "alpha")
+}
+
 // Renovate clones the index with --depth=1 and fetches it later; git 2.26
 // and later speak protocol version 2 unless told otherwise. Every commit
 // is a root commit, so a shallow clone holds the whole index.
