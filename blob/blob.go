@@ -84,28 +84,21 @@ const verifierBuffer = 32 << 10
 func (v *Verifier) WriteTo(w io.Writer) (int64, error) {
 	var total int64
 	for {
-		held := v.end - v.off
-		switch {
-		case v.done && held == 0:
+		b, err := v.next()
+		if err == io.EOF {
 			return total, nil
-		case !v.done && v.err != nil:
-			return total, v.err
-		case v.done || held > 1:
-			chunk := v.buf[v.off:v.end]
-			if !v.done {
-				chunk = chunk[:held-1]
-			}
-			n, err := w.Write(chunk)
-			v.off += n
-			total += int64(n)
-			if err == nil && n < len(chunk) {
-				err = io.ErrShortWrite
-			}
-			if err != nil {
-				return total, err
-			}
-		default:
-			v.fill()
+		}
+		if err != nil {
+			return total, err
+		}
+		n, err := w.Write(b)
+		v.off += n
+		total += int64(n)
+		if err == nil && n < len(b) {
+			err = io.ErrShortWrite
+		}
+		if err != nil {
+			return total, err
 		}
 	}
 }
@@ -115,24 +108,34 @@ func (v *Verifier) Read(p []byte) (int, error) {
 	if len(p) == 0 {
 		return 0, nil
 	}
+	b, err := v.next()
+	if err != nil {
+		return 0, err
+	}
+	n := copy(p, b)
+	v.off += n
+	return n, nil
+}
+
+// next returns the buffered bytes that may be handed out now, reading from
+// the source as needed; the caller advances off by what it used. Until the
+// content is verified the last byte read is withheld. At the end it returns
+// io.EOF, or the sticky error.
+func (v *Verifier) next() ([]byte, error) {
 	for {
 		held := v.end - v.off
 		if v.done {
 			if held == 0 {
-				return 0, io.EOF
+				return nil, io.EOF
 			}
-			n := copy(p, v.buf[v.off:v.end])
-			v.off += n
-			return n, nil
+			return v.buf[v.off:v.end], nil
 		}
 		if v.err != nil {
-			return 0, v.err
+			return nil, v.err
 		}
-		// Return all but the last byte read so far.
+		// All but the last byte read so far.
 		if held > 1 {
-			n := copy(p, v.buf[v.off:v.end-1])
-			v.off += n
-			return n, nil
+			return v.buf[v.off : v.end-1], nil
 		}
 		v.fill()
 	}
