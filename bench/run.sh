@@ -48,6 +48,7 @@ NGINX_WORKERS=${BENCH_NGINX_WORKERS:-2}
 PUBLISHES=${BENCH_PUBLISHES:-3000}
 PUBLISH_CONNS=${BENCH_PUBLISH_CONNS:-8}
 PUBLISH_ROUNDS=${BENCH_PUBLISH_ROUNDS:-2}
+PUBLISH_WARMUP=100 # unmeasured publishes before each run
 declare -A PUBLISH_RPS=([plain]="" [derived]="") PUBLISH_P99=([plain]="" [derived]="")
 SCALE_CRATES=${BENCH_SCALE_CRATES:-100000}
 SCALE_VERSIONS=${BENCH_SCALE_VERSIONS:-10}
@@ -535,7 +536,7 @@ publish_run() {
 	local cpu0 cpu1
 	cpu0=$(awk '{print $14, $15}' "/proc/$CRATED_PID/stat")
 	out=$("$LOAD" publish -base "http://127.0.0.1:$CRATED_PORT" -token-file "$WORK/publish-token" \
-		-n "$PUBLISHES" -warmup-n 100 -c "$PUBLISH_CONNS" -versions 3 -d 5m -format kv)
+		-n "$PUBLISHES" -warmup-n "$PUBLISH_WARMUP" -c "$PUBLISH_CONNS" -versions 3 -d 5m -format kv)
 	cpu1=$(awk '{print $14, $15}' "/proc/$CRATED_PID/stat")
 	stop_pid "$CRATED_PID"
 	echo "$mode $out" >>"$WORK/publish.log"
@@ -549,7 +550,7 @@ publish_run() {
 	# Where the CPU goes: the server's (clock ticks over the warm-up and the
 	# run) and the client's own, per publish, and the rate at which they
 	# would keep every core busy.
-	printf '%s %s %s\n' "$cpu0" "$cpu1" "$out" | awk -v hz="$(getconf CLK_TCK)" -v n=$((PUBLISHES + 100)) -v cores="$(nproc)" '{
+	printf '%s %s %s\n' "$cpu0" "$cpu1" "$out" | awk -v hz="$(getconf CLK_TCK)" -v n=$((PUBLISHES + PUBLISH_WARMUP)) -v cores="$(nproc)" '{
 		for (i = 5; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
 		u = ($3 - $1) * 1000 / hz / n; s = ($4 - $2) * 1000 / hz / n
 		printf "CPU per publish: server %.2f ms user + %.2f ms system, client %.2f ms; all %d cores busy with nothing else: at most %.0f publishes/s\n",
