@@ -1,10 +1,6 @@
 package sqlite
 
 import (
-	"database/sql"
-	"io/fs"
-	"path/filepath"
-	"sort"
 	"strings"
 	"testing"
 
@@ -16,30 +12,7 @@ import (
 // that the id of a token deleted before the upgrade is never handed out
 // again (audit entries name tokens by id).
 func TestAPITokenMigration(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "crated.db")
-	db, err := sql.Open("sqlite", "file:"+path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	if _, err := db.Exec(`CREATE TABLE migrations (name TEXT NOT NULL PRIMARY KEY, applied_at INTEGER NOT NULL) STRICT`); err != nil {
-		t.Fatal(err)
-	}
-	paths, _ := fs.Glob(migrationFS, "migration/*.sql")
-	sort.Strings(paths)
-	for _, p := range paths {
-		name := filepath.Base(p)
-		if name >= "0007" {
-			break
-		}
-		body, _ := migrationFS.ReadFile(p)
-		if _, err := db.Exec(string(body)); err != nil {
-			t.Fatalf("%s: %v", name, err)
-		}
-		if _, err := db.Exec(`INSERT INTO migrations VALUES (?, 0)`, name); err != nil {
-			t.Fatal(err)
-		}
-	}
+	db, path := migratedBefore(t, "0007")
 	for _, q := range []string{
 		`INSERT INTO users (login, canon_login, name, email, password_hash, issuer, subject, admin, created_at)
 			VALUES ('alice', 'alice', 'alice', '', '', '', '', 0, 0)`,

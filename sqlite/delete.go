@@ -82,6 +82,9 @@ func (s *Store) DeleteCrate(ctx context.Context, crateID int64, actorID int64, d
 		return nil, err
 	}
 	for _, q := range []string{
+		// The packed rows go first: the versions' delete trigger then has
+		// no chunks to rebuild, once per version.
+		deleteIndexChunksSQL,
 		`DELETE FROM versions WHERE crate_id = ?`,
 		`DELETE FROM crate_owners WHERE crate_id = ?`,
 		`DELETE FROM crates WHERE id = ?`,

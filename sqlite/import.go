@@ -43,6 +43,11 @@ func (s *Store) ImportVersions(ctx context.Context, batch []*crated.NewVersion) 
 	}
 	defer existing.Close()
 
+	// The packed index rows of each crate are rebuilt once at the end
+	// (below), not appended to once per version.
+	if _, err := tx.ExecContext(ctx, `INSERT INTO index_files_paused (one) VALUES (1)`); err != nil {
+		return nil, err
+	}
 	crates := map[string]*importedCrate{}
 	var order []*importedCrate
 	results := make([]crated.ImportResult, len(batch))
@@ -94,6 +99,14 @@ func (s *Store) ImportVersions(ctx context.Context, batch []*crated.NewVersion) 
 		if err := tx.QueryRowContext(ctx, updateMaxVersionSQL, dbTime(tx.now), c.id).Scan(&name); err != nil {
 			return nil, err
 		}
+		for _, q := range []string{deleteIndexChunksSQL, rebuildIndexChunksSQL} {
+			if _, err := tx.ExecContext(ctx, q, c.id); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM index_files_paused`); err != nil {
+		return nil, err
 	}
 	if err := tx.Commit(); err != nil {
 		return nil, err

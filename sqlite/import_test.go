@@ -10,7 +10,7 @@ import (
 func TestImport(t *testing.T) {
 	for _, name := range []string{"file", "memory"} {
 		t.Run(name, func(t *testing.T) {
-			storetest.RunImport(t, func(t *testing.T) crated.Store { return open(t, name) })
+			storetest.RunImport(t, func(t *testing.T) crated.Store { return checked(t, open(t, name)) })
 		})
 	}
 }

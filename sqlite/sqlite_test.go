@@ -1,6 +1,7 @@
 package sqlite_test
 
 import (
+	"context"
 	"path/filepath"
 	"testing"
 
@@ -12,7 +13,7 @@ import (
 func TestStore(t *testing.T) {
 	for _, name := range []string{"file", "memory"} {
 		t.Run(name, func(t *testing.T) {
-			storetest.Run(t, func(t *testing.T) crated.Store { return open(t, name) })
+			storetest.Run(t, func(t *testing.T) crated.Store { return checked(t, open(t, name)) })
 		})
 	}
 }
@@ -28,4 +29,20 @@ func open(t testing.TB, kind string) *sqlite.Store {
 		t.Fatal(err)
 	}
 	return s
+}
+
+// checkedStore checks, as it closes, that the packed index rows of every
+// crate match its versions after whatever the test did.
+type checkedStore struct {
+	*sqlite.Store
+	t *testing.T
+}
+
+func checked(t *testing.T, s *sqlite.Store) checkedStore { return checkedStore{s, t} }
+
+func (c checkedStore) Close() error {
+	if err := c.CheckIndexFiles(context.Background()); err != nil {
+		c.t.Errorf("after the test: %v", err)
+	}
+	return c.Store.Close()
 }
