@@ -47,8 +47,10 @@ func migratedBefore(t *testing.T, first string) (*sql.DB, string) {
 // must leave no crate stale, missing or left over, and no chunk far over
 // its size.
 func (s *Store) CheckIndexFiles(ctx context.Context) error {
-	if paused, err := exists(ctx, s.read, `SELECT 1 FROM index_files_paused`); err != nil || paused {
-		return fmt.Errorf("index_files_paused has a row after its transaction: %v, %v", paused, err)
+	for _, table := range []string{"index_files_paused", "index_chunks_stale"} {
+		if left, err := exists(ctx, s.read, `SELECT 1 FROM `+table); err != nil || left {
+			return fmt.Errorf("%s has a row after its transaction: %v, %v", table, left, err)
+		}
 	}
 	if orphans, err := exists(ctx, s.read, `SELECT 1 FROM index_chunks f WHERE NOT EXISTS (SELECT 1 FROM versions v WHERE v.crate_id = f.key >> 32)`); err != nil || orphans {
 		return fmt.Errorf("index_chunks has rows of crates without versions: %v, %v", orphans, err)

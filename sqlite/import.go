@@ -99,10 +99,8 @@ func (s *Store) ImportVersions(ctx context.Context, batch []*crated.NewVersion) 
 		if err := tx.QueryRowContext(ctx, updateMaxVersionSQL, dbTime(tx.now), c.id).Scan(&name); err != nil {
 			return nil, err
 		}
-		for _, q := range []string{deleteIndexChunksSQL, rebuildIndexChunksSQL} {
-			if _, err := tx.ExecContext(ctx, q, c.id); err != nil {
-				return nil, err
-			}
+		if _, err := tx.ExecContext(ctx, rebuildIndexChunksSQL, c.id); err != nil {
+			return nil, err
 		}
 	}
 	if _, err := tx.ExecContext(ctx, `DELETE FROM index_files_paused`); err != nil {

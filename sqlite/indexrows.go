@@ -27,14 +27,13 @@ const indexRowsQuery = `SELECT c.name, v.id, v.vers, v.cksum, v.entry, v.yanked,
 	FROM crates c JOIN versions v ON v.crate_id = c.id
 	WHERE c.canon_name = ? ORDER BY v.id`
 
-// rebuildIndexChunksSQL packs a crate's rows afresh, for the writes that
-// pause the triggers' appends (ImportVersions); its chunks must be deleted
-// first (deleteIndexChunksSQL).
+// deleteIndexChunksSQL drops a crate's packed rows (DeleteCrate), and
+// rebuildIndexChunksSQL packs them afresh from its versions (ImportVersions,
+// which pauses the per-version appends): migration 0009's trigger on
+// index_chunks_stale does the packing.
 const (
 	deleteIndexChunksSQL  = `DELETE FROM index_chunks WHERE key BETWEEN ?1 * 4294967296 AND ?1 * 4294967296 + 4294967295`
-	rebuildIndexChunksSQL = `INSERT INTO index_chunks (key, first_id, lines)
-		SELECT crate_id * 4294967296 + chunk, min(id), CAST(group_concat(line, '' ORDER BY id) AS BLOB)
-		FROM index_chunking WHERE crate_id = ? GROUP BY crate_id, chunk`
+	rebuildIndexChunksSQL = `INSERT INTO index_chunks_stale (crate_id) VALUES (?)`
 )
 
 // IndexRows returns what the crate's index file is rendered from: its

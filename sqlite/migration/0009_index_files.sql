@@ -64,6 +64,23 @@ BEGIN
 		AND first_id <> NEW.id;
 END;
 
+-- Naming a crate here rebuilds its chunks from its versions, at once: the
+-- one place that packs a crate whole, for the triggers below and for
+-- ImportVersions (which pauses the appends).
+CREATE TABLE index_chunks_stale (
+	crate_id INTEGER PRIMARY KEY
+) STRICT;
+
+CREATE TRIGGER index_chunks_rebuild AFTER INSERT ON index_chunks_stale
+BEGIN
+	DELETE FROM index_chunks
+		WHERE key BETWEEN NEW.crate_id * 4294967296 AND NEW.crate_id * 4294967296 + 4294967295;
+	INSERT INTO index_chunks (key, first_id, lines)
+		SELECT crate_id * 4294967296 + chunk, min(id), CAST(group_concat(line, '' ORDER BY id) AS BLOB)
+		FROM index_chunking WHERE crate_id = NEW.crate_id GROUP BY crate_id, chunk;
+	DELETE FROM index_chunks_stale WHERE crate_id = NEW.crate_id;
+END;
+
 -- Yanks, unyanks and deletions rebuild the crate's chunks (downloads, the
 -- frequent update, touch none of these columns). A crate without chunks (one
 -- being deleted whole) is left without.
@@ -71,24 +88,17 @@ CREATE TRIGGER index_chunks_update AFTER UPDATE OF vers, cksum, entry, yanked, p
 WHEN EXISTS (SELECT 1 FROM index_chunks
 	WHERE key BETWEEN OLD.crate_id * 4294967296 AND OLD.crate_id * 4294967296 + 4294967295)
 BEGIN
-	DELETE FROM index_chunks
-		WHERE key BETWEEN OLD.crate_id * 4294967296 AND OLD.crate_id * 4294967296 + 4294967295;
-	INSERT INTO index_chunks (key, first_id, lines)
-		SELECT crate_id * 4294967296 + chunk, min(id), CAST(group_concat(line, '' ORDER BY id) AS BLOB)
-		FROM index_chunking WHERE crate_id = OLD.crate_id GROUP BY crate_id, chunk;
+	INSERT INTO index_chunks_stale (crate_id) VALUES (OLD.crate_id);
 END;
 
 CREATE TRIGGER index_chunks_delete AFTER DELETE ON versions
 WHEN EXISTS (SELECT 1 FROM index_chunks
 	WHERE key BETWEEN OLD.crate_id * 4294967296 AND OLD.crate_id * 4294967296 + 4294967295)
 BEGIN
-	DELETE FROM index_chunks
-		WHERE key BETWEEN OLD.crate_id * 4294967296 AND OLD.crate_id * 4294967296 + 4294967295;
-	INSERT INTO index_chunks (key, first_id, lines)
-		SELECT crate_id * 4294967296 + chunk, min(id), CAST(group_concat(line, '' ORDER BY id) AS BLOB)
-		FROM index_chunking WHERE crate_id = OLD.crate_id GROUP BY crate_id, chunk;
+	INSERT INTO index_chunks_stale (crate_id) VALUES (OLD.crate_id);
 END;
 
+-- The versions already here, in one pass rather than a rebuild per crate.
 INSERT INTO index_chunks (key, first_id, lines)
 	SELECT crate_id * 4294967296 + chunk, min(id), CAST(group_concat(line, '' ORDER BY id) AS BLOB)
 	FROM index_chunking GROUP BY crate_id, chunk;
