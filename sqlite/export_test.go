@@ -42,11 +42,11 @@ func migratedBefore(t *testing.T, first string) (*sql.DB, string) {
 	return db, path
 }
 
-// CheckIndexFiles compares every crate's packed index rows (migration
+// CheckIndexChunks compares every crate's packed index rows (migration
 // 0009) with its versions: the triggers and the writes that pause them
 // must leave no crate stale, missing or left over, and no chunk far over
 // its size.
-func (s *Store) CheckIndexFiles(ctx context.Context) error {
+func (s *Store) CheckIndexChunks(ctx context.Context) error {
 	for _, table := range []string{"index_files_paused", "index_chunks_stale"} {
 		if left, err := exists(ctx, s.read, `SELECT 1 FROM `+table); err != nil || left {
 			return fmt.Errorf("%s has a row after its transaction: %v, %v", table, left, err)

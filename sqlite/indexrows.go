@@ -45,7 +45,7 @@ func (s *Store) IndexRows(ctx context.Context, canon string) (_ *crated.IndexRow
 	case errors.Is(err, errBadChunk):
 		// Never expected: the triggers write what this reads. The
 		// versions are the truth, so the answer is still right.
-		slog.Error("packed index rows do not parse; reading the versions", "crate", canon, "err", err)
+		slog.Error("sqlite: packed index rows do not parse; reading the versions", "crate", canon, "err", err)
 	case err != nil:
 		return nil, err
 	case out != nil:

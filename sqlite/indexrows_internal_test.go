@@ -12,11 +12,11 @@ import (
 	"github.com/crated/crated"
 )
 
-// TestIndexFilesMigration: migration 0009 packs the index rows of every
+// TestIndexChunksMigration: migration 0009 packs the index rows of every
 // crate already in the database, in publish order, whatever their entries
 // hold (here whitespace JSON allows between tokens, tabs and all), and the
 // reads that follow use them.
-func TestIndexFilesMigration(t *testing.T) {
+func TestIndexChunksMigration(t *testing.T) {
 	db, path := migratedBefore(t, "0009")
 	entry := func(name, vers string) string {
 		return `{"name":` + "\t" + `"` + name + `","vers":"` + vers + `","deps":[],"features":{"a\tb":[]}}`
@@ -52,7 +52,7 @@ func TestIndexFilesMigration(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	if err := s.CheckIndexFiles(t.Context()); err != nil {
+	if err := s.CheckIndexChunks(t.Context()); err != nil {
 		t.Fatal(err)
 	}
 	got, err := s.IndexRows(t.Context(), "foo_bar")
@@ -148,7 +148,7 @@ func TestIndexChunks(t *testing.T) {
 	}
 	check := func(after string) {
 		t.Helper()
-		if err := s.CheckIndexFiles(t.Context()); err != nil {
+		if err := s.CheckIndexChunks(t.Context()); err != nil {
 			t.Fatalf("after %s: %v", after, err)
 		}
 	}

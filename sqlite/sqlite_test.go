@@ -41,7 +41,7 @@ type checkedStore struct {
 func checked(t *testing.T, s *sqlite.Store) checkedStore { return checkedStore{s, t} }
 
 func (c checkedStore) Close() error {
-	if err := c.CheckIndexFiles(context.Background()); err != nil {
+	if err := c.CheckIndexChunks(context.Background()); err != nil {
 		c.t.Errorf("after the test: %v", err)
 	}
 	return c.Store.Close()
