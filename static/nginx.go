@@ -107,10 +107,11 @@ server {
 {{range .Files}}
     location {{.Match}} {
 {{- if .Tree}}
-        # A prefix location, so that nginx runs no regular expression on an
-        # index read. What it must not serve is crated's to answer: a
-        # directory of the tree (nginx's redirect or 403) and a file being
-        # written (its name starts with a dot; no index file's does).
+        # A prefix location: an index read runs no regular expression of
+        # the index paths, only the short check for a dot name below. What
+        # it must not serve is crated's to answer: a directory of the tree
+        # (nginx's redirect or 403) and a file being written (its name
+        # starts with a dot; no index file's does).
         error_page 301 {{if $.AuthRequired}}401 {{end}}403 404 = @crated;
         location ~ "/\." {
             return 404;
